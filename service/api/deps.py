@@ -1,0 +1,42 @@
+"""What an endpoint can ask for: the ledger's parts, a connection, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection, Engine
+
+from service.gazetteer import Gazetteer
+from service.settings import Settings
+from service.store.append import EventStore
+from service.store.keys import KeyRing
+
+
+@dataclass
+class Ledger:
+    """Everything a running service holds; built once by `create_app`."""
+
+    settings: Settings
+    engine: Engine
+    store: EventStore
+    keys: KeyRing
+    gazetteer: Gazetteer
+
+
+def get_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+def get_connection(ledger: LedgerDep) -> Iterator[Connection]:
+    with ledger.engine.connect() as conn:
+        yield conn
+
+
+ConnectionDep = Annotated[Connection, Depends(get_connection, scope="function")]

@@ -1,0 +1,196 @@
+"""RFC 9457 problem details: every error the API returns, in one place.
+
+Each domain error maps to one problem `type`; validation errors list the
+fields at fault as JSON pointers into the request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.domain import errors as domain
+from service.domain.errors import FieldValueError
+from service.domain.events import EventType
+from service.store.keys import KeyNameTaken, UnknownKey
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+
+class FieldProblem(BaseModel):
+    pointer: str = Field(description="JSON pointer into the request, e.g. `/data/count/min`.")
+    field: str = Field(description="The same path, dotted: `data.count.min`.")
+    message: str
+    type: str = Field(description="Machine-readable reason, e.g. `missing`, `value_error`.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=["/problems/validation-error"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldProblem] | None = None
+    suggestions: list[str] | None = Field(
+        default=None, description="For an unknown or ambiguous place: the closest matches."
+    )
+    current_version: int | None = Field(
+        default=None, description="For a version conflict: the stream's version now."
+    )
+
+
+# domain error → (status, problem slug, title)
+_DOMAIN_PROBLEMS: dict[type[domain.LedgerError], tuple[int, str, str]] = {
+    domain.UnknownPlace: (422, "unknown-place", "Unknown place"),
+    domain.AmbiguousPlace: (422, "ambiguous-place", "Ambiguous place"),
+    domain.UnknownSource: (422, "unknown-source", "Unknown source"),
+    domain.SourceAlreadyRecorded: (409, "source-already-recorded", "Source already recorded"),
+    domain.UnknownTarget: (422, "unknown-target", "Unknown target event"),
+    domain.TargetRetracted: (409, "target-retracted", "Target was retracted"),
+    domain.InvalidReplacement: (422, "invalid-replacement", "Invalid replacement payload"),
+    domain.WrongExpectedVersion: (409, "wrong-expected-version", "Stream version conflict"),
+    domain.IdempotencyConflict: (422, "idempotency-key-reused", "Idempotency-Key reused"),
+    KeyNameTaken: (409, "key-name-taken", "Key name taken"),
+    UnknownKey: (404, "not-found", "Not found"),
+}
+
+_STATUS_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+# Tags that pydantic puts into error locations for unions; not fields a user sent.
+_UNION_TAGS = {"single", "batch", *(t.value for t in EventType)}
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = Problem(
+        type=PROBLEM_BASE + (slug or _STATUS_SLUGS.get(status, "error")),
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        **extra,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def pointer_of(location: Sequence[str | int]) -> tuple[str, str]:
+    parts = [str(p) for p in location]
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts), ".".join(parts)
+
+
+def _field_problem(error: dict[str, Any]) -> FieldProblem:
+    location = [p for p in error.get("loc", ()) if p not in _UNION_TAGS]
+    if location and location[0] == "body":
+        location = location[1:]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldValueError):
+        location.append(cause.field)
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    pointer, dotted = pointer_of(location)
+    return FieldProblem(pointer=pointer, field=dotted, message=message, type=error.get("type", ""))
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Only locations and messages are echoed, never the input: raw bytes in a
+    # malformed body would not encode.
+    problems = [_field_problem(e) for e in exc.errors()]
+    first = problems[0] if problems else None
+    detail = f"{first.field or 'request'}: {first.message}" if first else "Invalid request."
+    if len(problems) > 1:
+        detail += f" (and {len(problems) - 1} more)"
+    return problem_response(422, detail, errors=problems)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem_response(exc.status_code, detail, headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette names only the first matching route's methods; collect them all.
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+async def _ledger_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, domain.LedgerError)
+    status, slug, title = next(
+        (v for k, v in _DOMAIN_PROBLEMS.items() if isinstance(exc, k)),
+        (422, "validation-error", "Invalid request"),
+    )
+    extra: dict[str, Any] = {}
+    if exc.pointer:
+        pointer, dotted = pointer_of(exc.pointer)
+        extra["errors"] = [
+            FieldProblem(pointer=pointer, field=dotted, message=exc.detail, type=slug)
+        ]
+    if isinstance(exc, domain.UnknownPlace | domain.AmbiguousPlace):
+        extra["suggestions"] = exc.suggestions
+    if isinstance(exc, domain.WrongExpectedVersion):
+        extra["current_version"] = exc.current
+    return problem_response(status, exc.detail, slug=slug, title=title, **extra)
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(500, "The ledger failed to answer; nothing was recorded.")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(domain.LedgerError, _ledger_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problems an operation can answer."""
+    return {
+        status: {"model": Problem, "description": HTTPStatus(status).phrase} for status in statuses
+    }

@@ -1,0 +1,195 @@
+"""`labor-ledger`: serve, migrate, keys, import, verify, openapi."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import Engine
+
+from service.db import make_engine
+from service.gazetteer import default_gazetteer
+from service.importing import (
+    SEED_PRINCIPAL,
+    ImportFailed,
+    import_events,
+    parse_lines,
+    read_seed,
+)
+from service.migrate import upgrade_to_head
+from service.settings import Settings, get_settings
+from service.store.append import read_head
+from service.store.keys import KeyRing, Scope, ensure_secret
+from service.store.verify import verify_chain
+
+app = typer.Typer(help="Labor Ledger: reported facts about North Korean overseas workers.")
+keys_app = typer.Typer(help="Manage API keys.")
+app.add_typer(keys_app, name="keys")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _engine() -> Engine:
+    return make_engine(get_settings())
+
+
+def _keyring(engine: Engine, settings: Settings) -> KeyRing:
+    return KeyRing(engine, ensure_secret(engine, settings.secret_key))
+
+
+def _log_is_empty(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return read_head(conn).position == 0
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+    upgrade_to_head(_engine())
+    console.print("database is at the newest migration")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Migrate, load the seed into an empty ledger, print a first admin key, and serve."""
+    settings = get_settings()
+    engine = make_engine(settings)
+    upgrade_to_head(engine)
+    if settings.load_seed and _log_is_empty(engine):
+        from service.ingest.facts import FactRules
+        from service.store.append import EventStore
+
+        gazetteer = default_gazetteer()
+        count = import_events(
+            EventStore(engine, rules=[FactRules(gazetteer)]),
+            gazetteer,
+            read_seed(),
+            principal=SEED_PRINCIPAL,
+        )
+        console.print(f"loaded the seed report: {count} events")
+    keyring = _keyring(engine, settings)
+    if settings.bootstrap_admin and not keyring.has_admin():
+        key, token = keyring.create(
+            f"bootstrap-admin-{datetime.now():%Y%m%d%H%M%S}",
+            {Scope.admin, Scope.events_write, Scope.events_correct},
+        )
+        console.print(
+            f"[bold]First admin key[/bold] ({key.name}); it is shown only now:\n  {token}"
+        )
+    engine.dispose()
+    uvicorn.run(
+        "service.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_level="info",
+    )
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Append a JSON Lines file of event bodies, validated as the API validates them."""
+    settings = get_settings()
+    engine = make_engine(settings)
+    from service.ingest.facts import FactRules
+    from service.store.append import EventStore
+
+    gazetteer = default_gazetteer()
+    try:
+        lines = parse_lines(file.read_text(encoding="utf-8").splitlines())
+        with Progress(console=errors) as progress:
+            task = progress.add_task("importing", total=len(lines))
+            count = import_events(
+                EventStore(engine, rules=[FactRules(gazetteer)]),
+                gazetteer,
+                lines,
+                principal=f"import:{file.name}",
+                progress=lambda n: progress.advance(task, n),
+            )
+    except ImportFailed as failed:
+        errors.print(f"[red]import stopped at {file}:{failed}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"imported {count} events")
+
+
+@app.command()
+def verify() -> None:
+    """Recompute the hash chain; name the first broken position."""
+    with _engine().connect() as conn:
+        report = verify_chain(conn)
+    if report.ok:
+        console.print(f"hash chain verified: {report.checked} events")
+        return
+    errors.print(f"[red]broken at position {report.first_broken_position}: {report.reason}[/red]")
+    raise typer.Exit(1)
+
+
+@app.command()
+def openapi(check: Annotated[bool, typer.Option("--check")] = False) -> None:
+    """Write openapi/openapi.json, or check that it matches the app."""
+    from service.openapi import main
+
+    raise typer.Exit(main(["--check"] if check else []))
+
+
+@keys_app.command("create")
+def keys_create(
+    name: str,
+    scope: Annotated[list[Scope], typer.Option(help="Repeat for several scopes.")],
+    expires: Annotated[datetime | None, typer.Option(help="ISO date-time, UTC.")] = None,
+) -> None:
+    """Create a key; the token is printed once."""
+    settings = get_settings()
+    from datetime import UTC
+
+    key, token = _keyring(_engine(), settings).create(
+        name, set(scope), expires.replace(tzinfo=UTC) if expires else None
+    )
+    console.print(f"{key.name} ({' '.join(sorted(key.scopes))}): {token}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key; never the tokens."""
+    table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
+    for key in _keyring(_engine(), get_settings()).list():
+        table.add_row(
+            str(key.id),
+            key.name,
+            key.prefix,
+            " ".join(sorted(key.scopes)),
+            f"{key.created_at:%Y-%m-%d %H:%M}",
+            f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "",
+            f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="The key's id or name.")]) -> None:
+    """Revoke a key at once."""
+    keyring = _keyring(_engine(), get_settings())
+    found = keyring.find(key)
+    if found is None:
+        errors.print(f"[red]no key {key!r}[/red]")
+        raise typer.Exit(1)
+    keyring.revoke(found.id)
+    console.print(f"revoked {found.name}")
+
+
+if __name__ == "__main__":
+    sys.exit(app())

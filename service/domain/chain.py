@@ -1,0 +1,41 @@
+"""The hash chain: tamper evidence over the whole log.
+
+hash(n) = sha256(hash(n-1) + canonical JSON of event n). Changing any stored
+event, or removing one, breaks every hash after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+HASHED_FIELDS = (
+    "id",
+    "position",
+    "stream",
+    "stream_version",
+    "type",
+    "schema_version",
+    "data",
+    "provenance",
+    "recorded_at",
+    "recorded_by",
+    "idempotency_key",
+    "correlation_id",
+    "causation_id",
+)
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8: the same value always gives the same bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
+    """`event` holds the HASHED_FIELDS as JSON values (ids and times as strings)."""
+    body = {name: event[name] for name in HASHED_FIELDS}
+    return hashlib.sha256(prev_hash.encode() + canonical_json(body)).hexdigest()

@@ -1,0 +1,234 @@
+"""An event as a client submits it: type, payload, provenance, concurrency hints.
+
+One model per event type, joined in a union discriminated on `type`, so that
+the OpenAPI document shows each shape and errors name the right fields.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from service.domain.errors import FieldValueError
+from service.domain.payloads import (
+    FactCorrected,
+    FactCorroborated,
+    FactRetracted,
+    FxRateReported,
+    Payload,
+    RemittanceQuotaReported,
+    ReportingBasis,
+    SourceId,
+    SourceRecorded,
+    StatementIssued,
+    Text,
+    WorkersDispatched,
+    WorkersRepatriated,
+    WorkforceEstimated,
+)
+
+
+class Reliability(StrEnum):
+    """Admiralty code: reliability of the source, A (reliable) … F (cannot be judged)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+    E = "E"
+    F = "F"
+
+
+class Assessment(BaseModel):
+    """Admiralty code: source reliability A–F × information credibility 1–6."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reliability: Reliability
+    credibility: int = Field(ge=1, le=6)
+
+
+class Provenance(BaseModel):
+    """Where a fact was taken from: the source and the words quoted verbatim."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: SourceId
+    locator: str = Field(
+        min_length=1,
+        max_length=20_000,
+        description="The sentence or paragraph quoted, verbatim.",
+    )
+    reporting_basis: ReportingBasis = ReportingBasis.unknown
+    assessment: Assessment | None = None
+
+
+def stream_of(source_id: str) -> str:
+    return f"source:{source_id}"
+
+
+class EventType(StrEnum):
+    source_recorded = "source.recorded"
+    workers_dispatched = "workers.dispatched"
+    workers_repatriated = "workers.repatriated"
+    workforce_estimated = "workforce.estimated"
+    remittance_quota_reported = "remittance.quota_reported"
+    fx_rate_reported = "fx.rate_reported"
+    statement_issued = "statement.issued"
+    fact_corroborated = "fact.corroborated"
+    fact_corrected = "fact.corrected"
+    fact_retracted = "fact.retracted"
+
+
+PAYLOAD_TYPES: dict[EventType, type[Payload]] = {
+    EventType.source_recorded: SourceRecorded,
+    EventType.workers_dispatched: WorkersDispatched,
+    EventType.workers_repatriated: WorkersRepatriated,
+    EventType.workforce_estimated: WorkforceEstimated,
+    EventType.remittance_quota_reported: RemittanceQuotaReported,
+    EventType.fx_rate_reported: FxRateReported,
+    EventType.statement_issued: StatementIssued,
+    EventType.fact_corroborated: FactCorroborated,
+    EventType.fact_corrected: FactCorrected,
+    EventType.fact_retracted: FactRetracted,
+}
+
+META_TYPES = frozenset(
+    {EventType.fact_corroborated, EventType.fact_corrected, EventType.fact_retracted}
+)
+"""Events about other events: they target a fact and add no fact of their own."""
+
+
+class EventInBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    schema_version: Literal[1] = 1
+    data: Payload
+    provenance: Provenance
+    stream: str | None = Field(
+        default=None,
+        description="Optional; always `source:<provenance.source_id>`.",
+        examples=["source:dailynk-2023-05-nk-workers-russia"],
+    )
+    expected_version: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**31,
+        description="The stream's version you last saw (0 for a new stream); "
+        "a 409 if someone appended since.",
+    )
+    correlation_id: Text | None = None
+    causation_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _stream_is_the_source(self) -> EventInBase:
+        if self.stream is not None and self.stream != stream_of(self.provenance.source_id):
+            raise FieldValueError(
+                "stream", f"the stream of this event is {stream_of(self.provenance.source_id)!r}"
+            )
+        return self
+
+    @property
+    def payload(self) -> Payload:
+        data: Payload = self.data  # every subclass declares `data`
+        return data
+
+    @property
+    def event_type(self) -> EventType:
+        return EventType(self.type)
+
+
+class SourceRecordedIn(EventInBase):
+    type: Literal["source.recorded"]
+    data: SourceRecorded
+
+    @model_validator(mode="after")
+    def _cites_itself(self) -> SourceRecordedIn:
+        if self.provenance.source_id != self.data.source_id:
+            raise FieldValueError("provenance", "a source.recorded cites its own source_id")
+        return self
+
+
+class WorkersDispatchedIn(EventInBase):
+    type: Literal["workers.dispatched"]
+    data: WorkersDispatched
+
+
+class WorkersRepatriatedIn(EventInBase):
+    type: Literal["workers.repatriated"]
+    data: WorkersRepatriated
+
+
+class WorkforceEstimatedIn(EventInBase):
+    type: Literal["workforce.estimated"]
+    data: WorkforceEstimated
+
+
+class RemittanceQuotaReportedIn(EventInBase):
+    type: Literal["remittance.quota_reported"]
+    data: RemittanceQuotaReported
+
+
+class FxRateReportedIn(EventInBase):
+    type: Literal["fx.rate_reported"]
+    data: FxRateReported
+
+
+class StatementIssuedIn(EventInBase):
+    type: Literal["statement.issued"]
+    data: StatementIssued
+
+
+class FactCorroboratedIn(EventInBase):
+    type: Literal["fact.corroborated"]
+    data: FactCorroborated
+
+
+class FactCorrectedIn(EventInBase):
+    type: Literal["fact.corrected"]
+    data: FactCorrected
+
+
+class FactRetractedIn(EventInBase):
+    type: Literal["fact.retracted"]
+    data: FactRetracted
+
+
+EventIn = Annotated[
+    SourceRecordedIn
+    | WorkersDispatchedIn
+    | WorkersRepatriatedIn
+    | WorkforceEstimatedIn
+    | RemittanceQuotaReportedIn
+    | FxRateReportedIn
+    | StatementIssuedIn
+    | FactCorroboratedIn
+    | FactCorrectedIn
+    | FactRetractedIn,
+    Field(discriminator="type"),
+]
+
+MAX_BATCH = 1000
+
+
+class EventBatchIn(BaseModel):
+    """Several events appended atomically: all land, or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1)
+
+
+def _single_or_batch(body: Any) -> str:
+    return "batch" if isinstance(body, dict) and "events" in body else "single"
+
+
+AppendRequest = Annotated[
+    Annotated[EventIn, Tag("single")] | Annotated[EventBatchIn, Tag("batch")],
+    Discriminator(_single_or_batch),
+]
+"""The body of `POST /v1/events`: one event, or `{"events": [...]}`."""

@@ -1,0 +1,236 @@
+"""The typed payload of each event type (schema version 1).
+
+Field names say what the report said; free-text fields keep its words.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, JsonValue, model_validator
+
+from service.domain.counts import Count
+from service.domain.errors import FieldValueError
+from service.domain.money import CurrencyCode, Money
+from service.domain.period import Period
+from service.domain.places import CountryCode, Place
+
+SOURCE_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,119}$"
+SourceId = Annotated[
+    str, Field(pattern=SOURCE_ID_PATTERN, examples=["dailynk-2023-05-nk-workers-russia"])
+]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+LongText = Annotated[str, Field(min_length=1, max_length=20_000)]
+LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", examples=["en"])]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Affiliation(StrEnum):
+    military = "military"
+    civilian = "civilian"
+    unknown = "unknown"
+
+
+class Transport(StrEnum):
+    air = "air"
+    rail = "rail"
+    road = "road"
+    sea = "sea"
+    unknown = "unknown"
+
+
+class EntryStatus(StrEnum):
+    work = "work"
+    study = "study"
+    training = "training"
+    tourism = "tourism"
+    cultural_exchange = "cultural_exchange"
+    unknown = "unknown"
+
+
+class RepatriationReason(StrEnum):
+    health = "health"
+    tenure = "tenure"
+    contract_end = "contract_end"
+    sanctions = "sanctions"
+    other = "other"
+    unknown = "unknown"
+
+
+class ReportingBasis(StrEnum):
+    anonymous_source_in_country = "anonymous_source_in_country"
+    named_source = "named_source"
+    official_statement = "official_statement"
+    government_data = "government_data"
+    intelligence_briefing = "intelligence_briefing"
+    satellite_imagery = "satellite_imagery"
+    court_record = "court_record"
+    defector_testimony = "defector_testimony"
+    media_report = "media_report"
+    ngo_report = "ngo_report"
+    unknown = "unknown"
+
+
+class RatePer(StrEnum):
+    month = "month"
+    year = "year"
+
+
+class OriginalEdition(Payload):
+    """The original a translation was made from: its own date and language."""
+
+    published_on: date | None = None
+    language: LanguageTag
+    title: Text | None = None
+    url: HttpUrl | None = None
+
+
+class SourceRecorded(Payload):
+    """A source document: opens the stream `source:<source_id>`."""
+
+    source_id: SourceId
+    outlet: Text
+    title: Text
+    url: HttpUrl | None = None
+    published_on: date | None = Field(default=None, description="This edition's date.")
+    language: LanguageTag
+    authors: list[Text] = Field(default_factory=list, max_length=50)
+    translator: Text | None = None
+    editor: Text | None = None
+    reporting_basis: ReportingBasis = ReportingBasis.unknown
+    relayed_from: Text | None = Field(
+        default=None,
+        description="The attribution chain of a second-hand report.",
+        examples=["NIS via Yonhap"],
+    )
+    original: OriginalEdition | None = None
+    retrieved_at: datetime | None = None
+    archive_url: HttpUrl | None = None
+    text_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    notes: LongText | None = None
+
+
+class WorkersDispatched(Payload):
+    """Workers sent abroad. Several destinations share one count: none gets a split."""
+
+    origin_country: CountryCode = "KP"
+    destinations: list[Place] = Field(min_length=1, max_length=50)
+    count: Count
+    affiliation: Affiliation = Affiliation.unknown
+    organisation: Text | None = Field(
+        default=None,
+        description="The organisation as written.",
+        examples=["military-affiliated trading companies"],
+    )
+    employer: Text | None = Field(default=None, examples=["Russian construction companies"])
+    sector: Text | None = Field(default=None, examples=["construction"])
+    transport: Transport = Transport.unknown
+    entry_status: list[EntryStatus] = Field(default_factory=list, max_length=6)
+    period: Period
+    notes: LongText | None = None
+
+
+class WorkersRepatriated(Payload):
+    """Workers sent home. `from_places` share the count as destinations do."""
+
+    from_places: list[Place] = Field(min_length=1, max_length=50)
+    to_country: CountryCode = "KP"
+    count: Count
+    affiliation: Affiliation = Affiliation.unknown
+    organisation: Text | None = None
+    reason: RepatriationReason = RepatriationReason.unknown
+    reason_text: Text | None = None
+    min_tenure_years: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+    period: Period
+    notes: LongText | None = None
+
+
+class WorkforceEstimated(Payload):
+    """A reported stock ("about 20,000 in Russia"); never summed into the flows."""
+
+    place: Place
+    count: Count
+    affiliation: Affiliation = Affiliation.unknown
+    as_of: date
+    notes: LongText | None = None
+
+
+class RemittanceQuotaReported(Payload):
+    """What each worker must send home, as the report stated it."""
+
+    affiliation: Affiliation
+    organisation: Text | None = None
+    amount: Money
+    per: RatePer = RatePer.month
+    per_worker: bool = True
+    recipient: Text | None = Field(default=None, examples=["the North Korean authorities"])
+    purpose: Text | None = Field(default=None, examples=["party funds"])
+    places: list[Place] = Field(default_factory=list, max_length=50)
+    period: Period | None = None
+
+
+class FxRateReported(Payload):
+    """An exchange rate a report gives: 1 `base` = `rate` `quote`."""
+
+    base: CurrencyCode
+    quote: CurrencyCode
+    rate: Decimal = Field(gt=0, max_digits=24, decimal_places=12, examples=["0.0125"])
+    as_of: date
+    text: Text | None = Field(default=None, examples=["As of May 3, RUB 100 equalled USD 1.25."])
+
+    @model_validator(mode="after")
+    def _two_currencies(self) -> FxRateReported:
+        if self.base == self.quote:
+            raise FieldValueError("quote", "quote must differ from base")
+        return self
+
+
+class Speaker(Payload):
+    name: Text
+    role: Text | None = None
+    country: CountryCode | None = None
+    organisation: Text | None = None
+
+
+class StatementIssued(Payload):
+    """An official statement, quoted verbatim."""
+
+    speaker: Speaker
+    issued_on: date
+    quote: LongText
+    summary: LongText | None = None
+    topics: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=30
+    )
+    language: LanguageTag
+
+
+class FactCorroborated(Payload):
+    """Another source reports a fact already recorded: adds a source, never workers."""
+
+    target_event_id: UUID
+    notes: LongText | None = None
+
+
+class FactCorrected(Payload):
+    """Replaces the payload of an earlier fact from this event's position on."""
+
+    target_event_id: UUID
+    reason: Text
+    replacement: dict[str, JsonValue] = Field(
+        description="A complete payload of the target event's type."
+    )
+
+
+class FactRetracted(Payload):
+    """Withdraws an earlier fact: it stops counting from this event's position on."""
+
+    target_event_id: UUID
+    reason: Text

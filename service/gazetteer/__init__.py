@@ -1,0 +1,19 @@
+"""Gazetteer of places relevant to North Korean overseas labour: data plus resolver."""
+
+from service.gazetteer.resolver import (
+    Gazetteer,
+    GazetteerPlace,
+    PlaceKind,
+    PlaceMatch,
+    default_gazetteer,
+    normalise,
+)
+
+__all__ = [
+    "Gazetteer",
+    "GazetteerPlace",
+    "PlaceKind",
+    "PlaceMatch",
+    "default_gazetteer",
+    "normalise",
+]

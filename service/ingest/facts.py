@@ -1,0 +1,246 @@
+"""The rules that tie events together, checked inside the append transaction.
+
+A fact must cite a recorded source; a source is recorded once; corroborations,
+corrections and retractions must target a fact that is still standing; a
+correction's replacement must be a valid payload of the target's type. The
+`facts` table keeps each fact's standing so these checks are one query each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, insert, select, update
+
+from service.domain.envelope import RecordedEvent
+from service.domain.errors import (
+    FieldValueError,
+    InvalidReplacement,
+    SourceAlreadyRecorded,
+    TargetRetracted,
+    UnknownSource,
+    UnknownTarget,
+)
+from service.domain.events import META_TYPES, PAYLOAD_TYPES, EventType
+from service.gazetteer import Gazetteer
+from service.ingest.placing import resolve_payload_places
+from service.store.append import AppendWarning, NewEvent
+from service.store.tables import FACTS, STREAMS
+
+FLOW_TYPES = frozenset({EventType.workers_dispatched.value, EventType.workers_repatriated.value})
+RETRACTED = "retracted"
+
+
+def _pointer(index: int, count: int, *path: str | int) -> tuple[str | int, ...]:
+    return ("events", index, *path) if count > 1 else path
+
+
+@dataclass
+class Target:
+    type: str
+    source_id: str
+    status: str
+
+
+@dataclass
+class FactRules:
+    """Implements the store's `AppendRules` for the meaning of facts."""
+
+    gazetteer: Gazetteer
+
+    def check(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
+        self._check_sources(conn, events)
+        return self._check_targets(conn, events)
+
+    def _check_sources(self, conn: Connection, events: Sequence[NewEvent]) -> None:
+        cited = {e.source_id for e in events}
+        known = set(
+            conn.execute(
+                select(STREAMS.c.source_id).where(STREAMS.c.source_id.in_(cited))
+            ).scalars()
+        )
+        for index, event in enumerate(events):
+            if event.opens_stream:
+                if event.source_id in known:
+                    raise SourceAlreadyRecorded(
+                        f"The source {event.source_id!r} is recorded already; "
+                        "record a correction to change it.",
+                        pointer=_pointer(index, len(events), "data", "source_id"),
+                    )
+                known.add(event.source_id)
+            elif event.source_id not in known:
+                raise UnknownSource(
+                    f"No source {event.source_id!r} is recorded: record it first with "
+                    "a source.recorded event.",
+                    pointer=_pointer(index, len(events), "provenance", "source_id"),
+                )
+
+    def _check_targets(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
+        target_ids = {UUID(e.data["target_event_id"]) for e in events if e.type in META_TYPES}
+        targets = _targets(conn, target_ids)
+        checked: list[NewEvent] = []
+        for index, event in enumerate(events):
+            if event.type not in META_TYPES:
+                checked.append(event)
+                continue
+            where = _pointer(index, len(events), "data", "target_event_id")
+            target_id = UUID(event.data["target_event_id"])
+            target = targets.get(target_id)
+            if target is None:
+                raise UnknownTarget(
+                    f"No fact event has the id {target_id}: a {event.type} targets a recorded "
+                    "fact (not a correction, retraction or corroboration).",
+                    pointer=where,
+                )
+            if target.status == RETRACTED:
+                raise TargetRetracted(
+                    f"The fact {target_id} was retracted; a retracted fact cannot be "
+                    f"{'corrected' if event.type == EventType.fact_corrected else 'changed'}.",
+                    pointer=where,
+                )
+            if event.type == EventType.fact_retracted:
+                target.status = RETRACTED  # a later event in this batch sees it
+            if event.type == EventType.fact_corrected:
+                event = self._normalised_correction(event, target, index, len(events))
+            checked.append(event)
+        return checked
+
+    def _normalised_correction(
+        self, event: NewEvent, target: Target, index: int, count: int
+    ) -> NewEvent:
+        model = PAYLOAD_TYPES[EventType(target.type)]
+        where = _pointer(index, count, "data", "replacement")
+        try:
+            replacement = model.model_validate(event.data["replacement"])
+        except ValidationError as invalid:
+            first = invalid.errors()[0]
+            location = [*where, *first["loc"]]
+            cause = (first.get("ctx") or {}).get("error")
+            if isinstance(cause, FieldValueError):
+                location.append(cause.field)
+            raise InvalidReplacement(
+                f"The replacement is not a valid {target.type} payload: {first['msg']}",
+                pointer=location,
+            ) from None
+        replacement = resolve_payload_places(replacement, self.gazetteer, where)
+        if target.type == EventType.source_recorded and (
+            getattr(replacement, "source_id", None) != target.source_id
+        ):
+            raise InvalidReplacement(
+                "A correction of a source keeps its source_id.", pointer=(*where, "source_id")
+            )
+        data = {**event.data, "replacement": replacement.model_dump(mode="json")}
+        return dataclasses.replace(event, data=data)
+
+    def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]:
+        found: list[AppendWarning] = []
+        for index, event in enumerate(events):
+            if event.type not in FLOW_TYPES:
+                continue
+            summary = _summary(event.type, event.data)
+            query = select(
+                FACTS.c.event_id, FACTS.c.place_ids, FACTS.c.count_min, FACTS.c.count_max
+            ).where(
+                FACTS.c.type == event.type,
+                FACTS.c.status != RETRACTED,
+                FACTS.c.source_id != event.source_id,
+            )
+            if summary["period_start"] is not None and summary["period_end"] is not None:
+                query = query.where(
+                    FACTS.c.period_start <= summary["period_end"],
+                    FACTS.c.period_end >= summary["period_start"],
+                )
+            places = set(summary["place_ids"].split())
+            for row in conn.execute(query.limit(1000)):
+                if places & set((row.place_ids or "").split()) and _overlap(
+                    (summary["count_min"], summary["count_max"]), (row.count_min, row.count_max)
+                ):
+                    found.append(AppendWarning(index=index, possible_duplicate_of=row.event_id))
+        return found
+
+    def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        new_facts = [
+            {
+                "event_id": e.id,
+                "position": e.position,
+                "type": e.type,
+                "source_id": e.provenance["source_id"],
+                "status": "active",
+                "current_data": e.data,
+                **_summary(e.type, e.data),
+            }
+            for e in events
+            if e.type not in META_TYPES
+        ]
+        if new_facts:
+            conn.execute(insert(FACTS), new_facts)
+        for e in events:
+            if e.type == EventType.fact_corrected:
+                target = UUID(str(e.data["target_event_id"]))
+                replacement = e.data["replacement"]
+                fact_type = conn.execute(
+                    select(FACTS.c.type).where(FACTS.c.event_id == target)
+                ).scalar_one()
+                conn.execute(
+                    update(FACTS)
+                    .where(FACTS.c.event_id == target)
+                    .values(
+                        status="corrected",
+                        current_data=replacement,
+                        **_summary(fact_type, replacement),  # type: ignore[arg-type]
+                    )
+                )
+            elif e.type == EventType.fact_retracted:
+                target = UUID(str(e.data["target_event_id"]))
+                conn.execute(
+                    update(FACTS).where(FACTS.c.event_id == target).values(status=RETRACTED)
+                )
+
+
+def _targets(conn: Connection, ids: set[UUID]) -> dict[UUID, Target]:
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(FACTS.c.event_id, FACTS.c.type, FACTS.c.source_id, FACTS.c.status).where(
+            FACTS.c.event_id.in_(ids)
+        )
+    )
+    return {r.event_id: Target(r.type, r.source_id, r.status) for r in rows}
+
+
+def _summary(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The columns a duplicate check reads, for a flow; empty values otherwise."""
+    if event_type not in FLOW_TYPES:
+        return {
+            "place_ids": None,
+            "period_start": None,
+            "period_end": None,
+            "count_min": None,
+            "count_max": None,
+        }
+    places = (
+        data["destinations"] if event_type == EventType.workers_dispatched else data["from_places"]
+    )
+    period = data["period"]
+    start = period.get("start") or period.get("end")
+    end = period.get("end") or period.get("start")
+    return {
+        "place_ids": " ".join(p["place_id"] for p in places),
+        "period_start": date.fromisoformat(start) if start else None,
+        "period_end": date.fromisoformat(end) if end else None,
+        "count_min": data["count"]["min"],
+        "count_max": data["count"]["max"],
+    }
+
+
+def _overlap(a: tuple[int | None, int | None], b: tuple[int | None, int | None]) -> bool:
+    """Do two [min, max] intervals (None max = open) share any number?"""
+    a_min, a_max = a[0] or 0, a[1]
+    b_min, b_max = b[0] or 0, b[1]
+    return (a_max is None or b_min <= a_max) and (b_max is None or a_min <= b_max)

@@ -1,0 +1,60 @@
+"""Resolve every place a payload names against the gazetteer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from service.domain.errors import AmbiguousPlace, UnknownPlace
+from service.domain.payloads import Payload
+from service.domain.places import Place, PlaceKind
+from service.gazetteer import Gazetteer, GazetteerPlace
+
+
+def resolve_place(place: Place, gazetteer: Gazetteer, pointer: Sequence[str | int]) -> Place:
+    """The place as stored: the name as written, plus the gazetteer's id, country and kind."""
+    if place.place_id is not None:
+        found = gazetteer.get(place.place_id)
+        if found is None:
+            suggestions = [m.place.id for m in gazetteer.closest(place.place_id)]
+            raise UnknownPlace(place.place_id, suggestions, pointer=(*pointer, "place_id"))
+        return _stored(place, found)
+    assert place.name is not None  # Place requires a name or a place_id
+    matches = gazetteer.resolve(place.name, country=place.country)
+    if not matches:
+        suggestions = [
+            _label(m.place) for m in gazetteer.closest(place.name, country=place.country)
+        ]
+        raise UnknownPlace(place.name, suggestions, pointer=(*pointer, "name"))
+    if len(matches) > 1:
+        raise AmbiguousPlace(place.name, [_label(m) for m in matches], pointer=(*pointer, "name"))
+    return _stored(place, matches[0])
+
+
+def _stored(place: Place, found: GazetteerPlace) -> Place:
+    return Place(
+        name=place.name or found.name,
+        place_id=found.id,
+        country=found.country,
+        kind=PlaceKind(found.kind),
+    )
+
+
+def _label(place: GazetteerPlace) -> str:
+    return f"{place.id} ({place.name}, {place.country}, {place.kind})"
+
+
+def resolve_payload_places(
+    payload: Payload, gazetteer: Gazetteer, pointer: Sequence[str | int] = ()
+) -> Payload:
+    """A copy of `payload` with each `Place` field (or list of them) resolved."""
+    updates: dict[str, Any] = {}
+    for name in type(payload).model_fields:
+        value = getattr(payload, name)
+        if isinstance(value, Place):
+            updates[name] = resolve_place(value, gazetteer, (*pointer, name))
+        elif isinstance(value, list) and value and isinstance(value[0], Place):
+            updates[name] = [
+                resolve_place(p, gazetteer, (*pointer, name, i)) for i, p in enumerate(value)
+            ]
+    return payload.model_copy(update=updates) if updates else payload

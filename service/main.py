@@ -1,0 +1,64 @@
+"""The app factory: everything the service runs is built here, from settings."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from service.api.deps import Ledger
+from service.api.docs import mount_docs
+from service.api.health import router as health_router
+from service.api.limits import BodySizeLimit
+from service.api.problems import install_problem_handlers
+from service.api.v1 import admin, audit, events, places, streams
+from service.db import make_engine
+from service.gazetteer import default_gazetteer
+from service.ingest.facts import FactRules
+from service.migrate import upgrade_to_head
+from service.openapi_doc import install_openapi
+from service.settings import Settings, get_settings
+from service.store.append import EventStore
+from service.store.keys import KeyRing, ensure_secret
+
+VERSION = "1.0.0"
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Clean client method names: events_append, admin_create_key, …
+    return f"{route.tags[0]}_{route.name}" if route.tags else route.name
+
+
+def build_ledger(settings: Settings) -> Ledger:
+    engine = make_engine(settings)
+    if settings.migrate_on_start:
+        upgrade_to_head(engine)
+    gazetteer = default_gazetteer()
+    store = EventStore(engine, rules=[FactRules(gazetteer)])
+    keys = KeyRing(engine, ensure_secret(engine, settings.secret_key))
+    return Ledger(settings=settings, engine=engine, store=store, keys=keys, gazetteer=gazetteer)
+
+
+def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Labor Ledger",
+        version=VERSION,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.ledger = ledger or build_ledger(settings)
+    install_problem_handlers(app)
+    for router in (
+        events.router,
+        streams.router,
+        places.router,
+        audit.router,
+        admin.router,
+        health_router,
+    ):
+        app.include_router(router)
+    mount_docs(app)
+    install_openapi(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,52 @@
+"""Every setting of the service, read from `LEDGER_*` variables in this one place."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./data/ledger.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
+    migrate_on_start: bool = True
+    load_seed: bool = Field(default=True, description="Load the seed report into an empty ledger.")
+    bootstrap_admin: bool = Field(
+        default=True, description="Print a new admin key on first start when there is none."
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Keys are stored as HMAC-SHA256 under this secret; by default a random "
+        "secret is generated once and kept in the database.",
+    )
+    idempotency_ttl_hours: int = Field(default=48, ge=24)
+    max_body_bytes: int = 1024 * 1024
+    db_pool_size: int = Field(default=40, description="Connections per process (PostgreSQL).")
+    public_url: str | None = Field(
+        default=None, description="Base URL used in `next` links, e.g. https://ledger.example.org."
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite:///"
+        if not self.database_url.startswith(prefix) or ":memory:" in self.database_url:
+            return None
+        return Path(self.database_url.removeprefix(prefix))
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

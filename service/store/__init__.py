@@ -1,0 +1,1 @@
+"""The event store: append with locks, positions, hashes and idempotency; read back."""

@@ -1,0 +1,142 @@
+"""The tables. `events` is the truth; every other table can be rebuilt from it
+or is bookkeeping (keys, idempotency)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import BigInteger, Column, Index, MetaData, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.store.types import JSONDocument, UTCDateTime
+
+# Deterministic constraint names, so one migration set fits SQLite and PostgreSQL.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("stream", "stream_version", name="uq_events_stream_version"),
+        Index("ix_events_type_position", "type", "position"),
+        Index("ix_events_source_position", "source_id", "position"),
+    )
+
+    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id: UUID = Field(unique=True)
+    stream: str = Field(max_length=200)
+    stream_version: int
+    type: str = Field(max_length=64)
+    schema_version: int
+    source_id: str = Field(max_length=120)
+    data: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    provenance: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    recorded_by: str = Field(max_length=200)
+    hash: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    correlation_id: str | None = Field(default=None, max_length=2000)
+    causation_id: UUID | None = None
+
+
+class LogHead(SQLModel, table=True):
+    """One row: the last position and hash. Appends lock it, which serialises
+    writers so that positions commit in order."""
+
+    __tablename__ = "log_head"
+
+    id: int = Field(primary_key=True)
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: str = Field(max_length=64)
+
+
+class StreamRow(SQLModel, table=True):
+    """Each source's stream and its version; a source exists iff its stream does."""
+
+    __tablename__ = "streams"
+
+    stream: str = Field(primary_key=True, max_length=200)
+    source_id: str = Field(max_length=120, unique=True)
+    version: int
+    opened_at_position: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class FactRow(SQLModel, table=True):
+    """Every fact event and its standing now: active, corrected or retracted.
+
+    The place, period and count columns let a new report be checked against
+    the facts it may duplicate without reading every payload.
+    """
+
+    __tablename__ = "facts"
+    __table_args__ = (Index("ix_facts_type_period", "type", "period_start"),)
+
+    event_id: UUID = Field(primary_key=True)
+    position: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    type: str = Field(max_length=64)
+    source_id: str = Field(max_length=120)
+    status: str = Field(max_length=16, default="active")
+    current_data: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    place_ids: str | None = Field(default=None, max_length=4000)
+    period_start: date | None = None
+    period_end: date | None = None
+    count_min: int | None = Field(default=None, sa_column=Column(BigInteger))
+    count_max: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+
+    principal: str = Field(primary_key=True, max_length=200)
+    key: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+
+
+class ApiKeyRow(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: UUID = Field(primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    prefix: str = Field(max_length=32)
+    key_hash: str = Field(max_length=64, unique=True)
+    scopes: str = Field(max_length=200, description="Space-separated scopes.")
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class LedgerMeta(SQLModel, table=True):
+    """Small values the service keeps for itself (the generated key secret)."""
+
+    __tablename__ = "ledger_meta"
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: str = Field(max_length=2000)
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+EVENTS = _table(EventRow)
+LOG_HEAD = _table(LogHead)
+STREAMS = _table(StreamRow)
+FACTS = _table(FactRow)
+IDEMPOTENCY = _table(IdempotencyRecord)
+API_KEYS = _table(ApiKeyRow)
+META = _table(LedgerMeta)
