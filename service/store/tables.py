@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import BigInteger, Column, Index, MetaData, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from service.store.types import JSONDocument, UTCDateTime
+from service.store.types import BigIntPK, JSONDocument, UTCDateTime
 
 # Deterministic constraint names, so one migration set fits SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -140,3 +140,57 @@ FACTS = _table(FactRow)
 IDEMPOTENCY = _table(IdempotencyRecord)
 API_KEYS = _table(ApiKeyRow)
 META = _table(LedgerMeta)
+
+
+class FlowContribution(SQLModel, table=True):
+    """One version of a counted fact at one of its places: the rows projections sum.
+
+    A dispatch to Moscow and Saint Petersburg is two rows sharing `fact_id`. A
+    correction ends the old rows (`superseded_at`) and adds new ones; a
+    retraction only ends them. So any past state is a filter on positions.
+    """
+
+    __tablename__ = "flow_contributions"
+    __table_args__ = (
+        Index("ix_flow_current", "superseded_at", "kind", "place_id", "affiliation"),
+        Index("ix_flow_fact", "fact_id"),
+        Index("ix_flow_position", "position"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigIntPK, primary_key=True, autoincrement=True)
+    )
+    fact_id: UUID
+    position: int = Field(
+        sa_column=Column(BigInteger, nullable=False),
+        description="The event that made this version: the fact, or its correction.",
+    )
+    superseded_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    kind: str = Field(max_length=16, description="dispatched, repatriated or estimate")
+    place_id: str = Field(max_length=100)
+    country: str = Field(max_length=2)
+    affiliation: str = Field(max_length=16)
+    places_in_fact: int
+    count_min: int = Field(sa_column=Column(BigInteger, nullable=False))
+    count_best: int | None = Field(default=None, sa_column=Column(BigInteger))
+    count_max: int | None = Field(default=None, sa_column=Column(BigInteger))
+    period_start: date
+    period_end: date | None = None
+    source_id: str = Field(max_length=120)
+    reported_on: date | None = Field(default=None, description="The source's publication date.")
+
+
+class Corroboration(SQLModel, table=True):
+    """Another source for a fact: adds a source to its rows, never workers."""
+
+    __tablename__ = "corroborations"
+
+    event_id: UUID = Field(primary_key=True)
+    fact_id: UUID = Field(index=True)
+    source_id: str = Field(max_length=120)
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
+    superseded_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+FLOWS = _table(FlowContribution)
+CORROBORATIONS = _table(Corroboration)
