@@ -10,10 +10,12 @@ from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
 from service.api.problems import install_problem_handlers
-from service.api.v1 import admin, audit, events, places, streams
+from service.api.v1 import admin, audit, deployments, events, places, streams
 from service.db import make_engine
 from service.gazetteer import default_gazetteer
 from service.ingest.facts import FactRules
+from service.projections.cache import ViewCache
+from service.projections.contributions import ProjectionRules
 from service.migrate import upgrade_to_head
 from service.openapi_doc import install_openapi
 from service.settings import Settings, get_settings
@@ -33,9 +35,16 @@ def build_ledger(settings: Settings) -> Ledger:
     if settings.migrate_on_start:
         upgrade_to_head(engine)
     gazetteer = default_gazetteer()
-    store = EventStore(engine, rules=[FactRules(gazetteer)])
+    store = EventStore(engine, rules=[FactRules(gazetteer), ProjectionRules()])
     keys = KeyRing(engine, ensure_secret(engine, settings.secret_key))
-    return Ledger(settings=settings, engine=engine, store=store, keys=keys, gazetteer=gazetteer)
+    return Ledger(
+        settings=settings,
+        engine=engine,
+        store=store,
+        keys=keys,
+        gazetteer=gazetteer,
+        views=ViewCache(),
+    )
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
@@ -53,6 +62,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         events.router,
         streams.router,
         places.router,
+        deployments.router,
         audit.router,
         admin.router,
         health_router,

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
 
 from service.gazetteer import Gazetteer
+from service.projections.cache import ViewCache
 from service.settings import Settings
 from service.store.append import EventStore
 from service.store.keys import KeyRing
@@ -24,6 +25,7 @@ class Ledger:
     store: EventStore
     keys: KeyRing
     gazetteer: Gazetteer
+    views: ViewCache
 
 
 def get_ledger(request: Request) -> Ledger:

@@ -1,0 +1,300 @@
+"""`/v1/deployments`: how many workers were reported sent where, and how sure that is."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from service.api.deps import ConnectionDep, LedgerDep
+from service.api.problems import problem_responses
+from service.api.representations import alternative_media_types, conditional, represent, view_etag
+from service.api.time_axes import TimeAxesDep
+from service.domain.errors import AmbiguousPlace, UnknownPlace
+from service.domain.intervals import Bounds
+from service.domain.payloads import Affiliation
+from service.gazetteer import Gazetteer
+from service.projections.deployments import (
+    GROUP_COLUMNS,
+    DeploymentGroup,
+    DeploymentQuery,
+    fold_estimates,
+    fold_flows,
+)
+
+router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
+
+
+class Range(BaseModel):
+    """Honest bounds: `null` is an open bound; `best` is null unless every part had one."""
+
+    min: int | None
+    best: int | None
+    max: int | None
+    best_complete: bool
+
+    @classmethod
+    def of(cls, bounds: Bounds) -> Range:
+        return cls(
+            min=bounds.min, best=bounds.best, max=bounds.max, best_complete=bounds.best_complete
+        )
+
+
+class PlaceSummary(BaseModel):
+    place_id: str
+    name: str
+    kind: str
+    country: str
+    lat: float
+    lon: float
+    controlled_by: str | None = None
+
+
+class SharedCountOut(BaseModel):
+    """A count the report gave for several places at once; no place gets a split."""
+
+    event_id: UUID
+    count: Range
+    partners: list[str] = Field(
+        description="The other groups sharing it, e.g. `ru-moscow/civilian`."
+    )
+
+
+class DeploymentRow(BaseModel):
+    country: str | None = None
+    place: PlaceSummary | None = None
+    affiliation: str | None = None
+    dispatched: Range
+    repatriated: Range
+    net_flow: Range = Field(
+        description="dispatched − repatriated, as an interval; may be negative."
+    )
+    estimated_present: Range | None = Field(
+        description="The latest reported stock at or before the date, plus the net flows "
+        "reported after it, clamped at 0; null where no stock was ever reported."
+    )
+    estimate_as_of: date | None = None
+    shared: list[SharedCountOut]
+    shared_total: int = Field(description="How many shared counts this row takes part in.")
+    events: int = Field(description="Fact and corroboration events behind this row.")
+    sources: int = Field(description="Distinct sources behind this row.")
+    first_reported: date | None
+    last_reported: date | None
+    events_url: str = Field(description="The events behind this row.")
+
+
+class DeploymentsView(BaseModel):
+    group_by: list[str]
+    as_of: date | None
+    position: int = Field(description="The log position this view reflects.")
+    head: int = Field(description="The log's head position now.")
+    rows: list[DeploymentRow]
+
+
+def parse_group_by(group_by: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip() for n in group_by.split(",") if n.strip()))
+    unknown = [n for n in names if n not in GROUP_COLUMNS]
+    if unknown or not names:
+        raise HTTPException(
+            422, f"group_by: use any of {', '.join(GROUP_COLUMNS)}, comma-separated"
+        )
+    return tuple(n for n in GROUP_COLUMNS if n in names)
+
+
+def place_scope(gazetteer: Gazetteer, name: str) -> frozenset[str]:
+    """A place and everything inside it: a region includes its cities."""
+    found = gazetteer.get(name)
+    matches = [found] if found is not None else gazetteer.resolve(name)
+    if not matches:
+        suggestions = [m.place.id for m in gazetteer.closest(name)]
+        raise UnknownPlace(name, suggestions, pointer=("place",))
+    if len(matches) > 1:
+        raise AmbiguousPlace(name, [m.id for m in matches], pointer=("place",))
+    return frozenset({matches[0].id, *gazetteer.descendants(matches[0].id)})
+
+
+def _place_summary(gazetteer: Gazetteer, place_id: str) -> PlaceSummary | None:
+    place = gazetteer.get(place_id)
+    if place is None:
+        return None
+    return PlaceSummary(
+        place_id=place.id,
+        name=place.name,
+        kind=place.kind,
+        country=place.country,
+        lat=place.lat,
+        lon=place.lon,
+        controlled_by=place.controlled_by,
+    )
+
+
+def _row(
+    group: DeploymentGroup, gazetteer: Gazetteer, query: DeploymentQuery, events_url: str
+) -> DeploymentRow:
+    place_id = group.key.get("place")
+    return DeploymentRow(
+        country=group.key.get("country"),
+        place=_place_summary(gazetteer, place_id) if place_id else None,
+        affiliation=group.key.get("affiliation"),
+        dispatched=Range.of(group.dispatched.bounds),
+        repatriated=Range.of(group.repatriated.bounds),
+        net_flow=Range.of(group.net_flow),
+        estimated_present=Range.of(group.estimated_present) if group.estimated_present else None,
+        estimate_as_of=group.estimate_as_of,
+        shared=[
+            SharedCountOut(event_id=s.fact_id, count=Range.of(s.bounds), partners=s.partners)
+            for s in group.shared
+        ],
+        shared_total=group.shared_total,
+        events=group.events,
+        sources=group.sources,
+        first_reported=group.first_reported,
+        last_reported=group.last_reported,
+        events_url=events_url,
+    )
+
+
+def compute_view(
+    conn: Any, gazetteer: Gazetteer, query: DeploymentQuery, head: int
+) -> DeploymentsView:
+    groups = fold_flows(conn, query)
+    fold_estimates(conn, query, groups, query.as_of or datetime.now(UTC).date())
+    rows = []
+    for key in sorted(groups):
+        group = groups[key]
+        params = "&".join(f"{k}={v}" for k, v in group.key.items())
+        url = f"/v1/deployments/events?{params}&at_position={query.position}"
+        rows.append(_row(group, gazetteer, query, url))
+    return DeploymentsView(
+        group_by=list(query.group_by),
+        as_of=query.as_of,
+        position=query.position,
+        head=head,
+        rows=rows,
+    )
+
+
+def _csv(view: DeploymentsView) -> list[dict[str, Any]]:
+    out = []
+    for row in view.rows:
+        flat: dict[str, Any] = {
+            "country": row.country,
+            "place_id": row.place.place_id if row.place else None,
+            "place": row.place.name if row.place else None,
+            "affiliation": row.affiliation,
+        }
+        for name in ("dispatched", "repatriated", "net_flow", "estimated_present"):
+            value: Range | None = getattr(row, name)
+            for bound in ("min", "best", "max"):
+                flat[f"{name}_{bound}"] = getattr(value, bound) if value else None
+        flat |= {
+            "shared_total": row.shared_total,
+            "events": row.events,
+            "sources": row.sources,
+            "first_reported": row.first_reported,
+            "last_reported": row.last_reported,
+        }
+        out.append(flat)
+    return out
+
+
+def _geojson(view: DeploymentsView) -> dict[str, Any]:
+    features = []
+    for row in view.rows:
+        if row.place is None:
+            continue
+        properties = row.model_dump(mode="json", exclude={"place"})
+        properties |= {
+            "place_id": row.place.place_id,
+            "name": row.place.name,
+            "kind": row.place.kind,
+        }
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [row.place.lon, row.place.lat]},
+                "properties": properties,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+@router.get(
+    "",
+    summary="Workers reported sent, per city and affiliation",
+    response_model=DeploymentsView,
+    responses={**problem_responses(422), **alternative_media_types(csv=True, geojson=True)},
+)
+def deployments(
+    request: Request,
+    conn: ConnectionDep,
+    ledger: LedgerDep,
+    axes: TimeAxesDep,
+    group_by: Annotated[
+        str,
+        Query(
+            max_length=100,
+            description="Any of `country`, `place`, `affiliation`, comma-separated.",
+        ),
+    ] = "place,affiliation",
+    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", examples=["RU"])] = None,
+    place: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Any name the gazetteer knows; a region includes its cities.",
+        ),
+    ] = None,
+    affiliation: Affiliation | None = None,
+    period_from: Annotated[
+        date | None, Query(description="Facts whose period starts on or after.")
+    ] = None,
+    period_to: Annotated[
+        date | None, Query(description="Facts whose period starts on or before.")
+    ] = None,
+) -> Response:
+    """For each group (by default each city and affiliation): the workers reported
+    **dispatched** and **repatriated**, their **net flow**, and the **estimated present**
+    stock where a stock was reported — each as `{min, best, max}`.
+
+    How to read a row: `min`/`max` are what the reports allow at the least and at the most
+    (`null` max: no upper bound was reported); `best` is the reports' own figure, or null
+    when any part was vague. A count given for several cities at once ("about 350 to
+    Moscow and Saint Petersburg") adds only to each city's `max` and is listed under
+    `shared`: no city gets an invented split. Grouped by country, it adds once, exactly.
+
+    Ask how it looked on a past date with `as_of=2023-04-15`, and what the ledger knew
+    then with `known_at=…` or `at_position=…`. Send `Accept: text/csv` for a table,
+    `Accept: application/geo+json` (with `place` in `group_by`) for a map.
+    """
+    names = parse_group_by(group_by)
+    position, head = axes.position(conn)
+    etag = view_etag(request, head)
+    if (cached := conditional(request, etag)) is not None:
+        return cached
+    query = DeploymentQuery(
+        group_by=names,
+        position=position,
+        as_of=axes.as_of,
+        period_from=period_from,
+        period_to=period_to,
+        countries=frozenset({country.upper()}) if country else None,
+        place_ids=place_scope(ledger.gazetteer, place) if place else None,
+        affiliation=affiliation.value if affiliation else None,
+    )
+    today = datetime.now(UTC).date()  # the default date of estimates
+    view = ledger.views.get_or_compute(
+        ("deployments", head, today, query),
+        lambda: compute_view(conn, ledger.gazetteer, query, head),
+    )
+    return represent(
+        request,
+        view,
+        etag,
+        csv_rows=lambda: _csv(view),
+        geojson=(lambda: _geojson(view)) if "place" in names else None,
+        filename="deployments",
+    )

@@ -1,0 +1,1 @@
+"""Current views of the log: deployments, timeline, remittances, … rebuilt from it at will."""
