@@ -15,7 +15,6 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from service.db import make_engine
-from service.gazetteer import default_gazetteer
 from service.importing import (
     SEED_PRINCIPAL,
     ImportFailed,
@@ -23,7 +22,13 @@ from service.importing import (
     parse_lines,
     read_seed,
 )
+from service.main import build_ledger, derived_table_rules
 from service.migrate import upgrade_to_head
+from service.projections.rebuild import (
+    SHOWN_DIFFERENCES,
+    check_projections,
+    rebuild_projections,
+)
 from service.settings import Settings, get_settings
 from service.store.append import read_head
 from service.store.keys import KeyRing, Scope, ensure_secret
@@ -67,16 +72,9 @@ def serve(
     engine = make_engine(settings)
     upgrade_to_head(engine)
     if settings.load_seed and _log_is_empty(engine):
-        from service.ingest.facts import FactRules
-        from service.store.append import EventStore
-
-        gazetteer = default_gazetteer()
-        count = import_events(
-            EventStore(engine, rules=[FactRules(gazetteer)]),
-            gazetteer,
-            read_seed(),
-            principal=SEED_PRINCIPAL,
-        )
+        ledger = build_ledger(settings)
+        count = import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
+        ledger.engine.dispose()
         console.print(f"loaded the seed report: {count} events")
     keyring = _keyring(engine, settings)
     if settings.bootstrap_admin and not keyring.has_admin():
@@ -103,19 +101,14 @@ def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Append a JSON Lines file of event bodies, validated as the API validates them."""
-    settings = get_settings()
-    engine = make_engine(settings)
-    from service.ingest.facts import FactRules
-    from service.store.append import EventStore
-
-    gazetteer = default_gazetteer()
+    ledger = build_ledger(get_settings())
     try:
         lines = parse_lines(file.read_text(encoding="utf-8").splitlines())
         with Progress(console=errors) as progress:
             task = progress.add_task("importing", total=len(lines))
             count = import_events(
-                EventStore(engine, rules=[FactRules(gazetteer)]),
-                gazetteer,
+                ledger.store,
+                ledger.gazetteer,
                 lines,
                 principal=f"import:{file.name}",
                 progress=lambda n: progress.advance(task, n),
@@ -124,6 +117,31 @@ def import_file(
         errors.print(f"[red]import stopped at {file}:{failed}[/red]")
         raise typer.Exit(1) from None
     console.print(f"imported {count} events")
+
+
+@app.command()
+def rebuild(
+    check: Annotated[
+        bool, typer.Option("--check", help="Compare with a recomputation; change nothing.")
+    ] = False,
+) -> None:
+    """Recompute every derived view from the log (or, with --check, name any difference)."""
+    ledger = build_ledger(get_settings())
+    rules = derived_table_rules(ledger.gazetteer)
+    if check:
+        report = check_projections(ledger.engine, rules)
+        for difference in report.differences[:SHOWN_DIFFERENCES]:
+            errors.print(difference)
+        if report.differences:
+            errors.print(f"[red]{len(report.differences)} differences[/red]")
+            raise typer.Exit(1)
+        console.print(f"views match a rebuild of {report.events} events")
+        return
+    report = rebuild_projections(ledger.engine, rules)
+    console.print(
+        f"rebuilt from {report.events} events in {report.seconds:.2f} s "
+        f"({report.events_per_second:,.0f} events/s)"
+    )
 
 
 @app.command()

@@ -12,14 +12,14 @@ from service.api.limits import BodySizeLimit
 from service.api.problems import install_problem_handlers
 from service.api.v1 import admin, audit, deployments, events, places, streams
 from service.db import make_engine
-from service.gazetteer import default_gazetteer
+from service.gazetteer import Gazetteer, default_gazetteer
 from service.ingest.facts import FactRules
-from service.projections.cache import ViewCache
-from service.projections.contributions import ProjectionRules
 from service.migrate import upgrade_to_head
 from service.openapi_doc import install_openapi
+from service.projections.cache import ViewCache
+from service.projections.contributions import ProjectionRules
 from service.settings import Settings, get_settings
-from service.store.append import EventStore
+from service.store.append import AppendRules, EventStore
 from service.store.keys import KeyRing, ensure_secret
 
 VERSION = "1.0.0"
@@ -30,12 +30,17 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}_{route.name}" if route.tags else route.name
 
 
+def derived_table_rules(gazetteer: Gazetteer) -> list[AppendRules]:
+    """The rules that keep the derived tables; `rebuild` replays exactly these."""
+    return [FactRules(gazetteer), ProjectionRules()]
+
+
 def build_ledger(settings: Settings) -> Ledger:
     engine = make_engine(settings)
     if settings.migrate_on_start:
         upgrade_to_head(engine)
     gazetteer = default_gazetteer()
-    store = EventStore(engine, rules=[FactRules(gazetteer), ProjectionRules()])
+    store = EventStore(engine, rules=[*derived_table_rules(gazetteer)])
     keys = KeyRing(engine, ensure_secret(engine, settings.secret_key))
     return Ledger(
         settings=settings,

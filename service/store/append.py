@@ -110,7 +110,7 @@ class EventStore:
     ) -> AppendOutcome:
         with self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
             with conn.begin():
-                head = _lock_head(conn)
+                head = lock_head(conn)
                 if idempotency is not None:
                     replay = _replay(conn, principal, idempotency)
                     if replay is not None:
@@ -213,7 +213,8 @@ def _pointer(index: int, count: int, *path: str | int) -> tuple[str | int, ...]:
     return ("events", index, *path) if count > 1 else path
 
 
-def _lock_head(conn: Connection) -> Head:
+def lock_head(conn: Connection) -> Head:
+    """Take the append lock (held to commit) and return the head."""
     query = select(HEAD.c.position, HEAD.c.hash).where(HEAD.c.id == 1)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
