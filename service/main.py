@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -10,8 +14,26 @@ from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
 from service.api.problems import install_problem_handlers
-from service.api.v1 import admin, audit, deployments, events, places, streams
+from service.api.v1 import (
+    admin,
+    audit,
+    changes,
+    deployments,
+    estimates,
+    events,
+    places,
+    remittances,
+    sources,
+    statements,
+    stream,
+    streams,
+    webhooks,
+)
 from service.db import make_engine
+from service.follow.delivery import start_background_delivery
+from service.follow.notify import NotifyRules
+from service.follow.outbox import OutboxRules
+from service.follow.watch import LogWatch
 from service.gazetteer import Gazetteer, default_gazetteer
 from service.ingest.facts import FactRules
 from service.migrate import upgrade_to_head
@@ -40,7 +62,9 @@ def build_ledger(settings: Settings) -> Ledger:
     if settings.migrate_on_start:
         upgrade_to_head(engine)
     gazetteer = default_gazetteer()
-    store = EventStore(engine, rules=[*derived_table_rules(gazetteer)])
+    store = EventStore(
+        engine, rules=[*derived_table_rules(gazetteer), OutboxRules(), NotifyRules()]
+    )
     keys = KeyRing(engine, ensure_secret(engine, settings.secret_key))
     return Ledger(
         settings=settings,
@@ -52,6 +76,16 @@ def build_ledger(settings: Settings) -> Ledger:
     )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    ledger: Ledger = app.state.ledger
+    delivery = start_background_delivery(ledger.engine, ledger.settings)
+    yield
+    await app.state.log_watch.close()
+    if delivery is not None:
+        await anyio.to_thread.run_sync(delivery.stop)
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -60,16 +94,25 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         docs_url=None,
         redoc_url=None,
         generate_unique_id_function=_operation_id,
+        lifespan=_lifespan,
     )
     app.state.ledger = ledger or build_ledger(settings)
+    app.state.log_watch = LogWatch(app.state.ledger.engine, settings.stream_poll_seconds)
     install_problem_handlers(app)
     for router in (
+        stream.router,  # before events.router: "/v1/events/stream" is not an event id
         events.router,
         streams.router,
         places.router,
         deployments.router,
+        changes.router,
+        estimates.router,
+        remittances.router,
+        statements.router,
+        sources.router,
         audit.router,
         admin.router,
+        webhooks.router,
         health_router,
     ):
         app.include_router(router)

@@ -43,6 +43,14 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         tags=[
             {"name": "events", "description": "Record reported facts; read the log."},
             {"name": "streams", "description": "The events of one source document."},
+            {
+                "name": "deployments",
+                "description": "How many workers were reported sent where: flows with honest "
+                "bounds, stocks, changes, a timeline.",
+            },
+            {"name": "remittances", "description": "Quotas workers must send home, in USD."},
+            {"name": "statements", "description": "Official statements, quoted verbatim."},
+            {"name": "sources", "description": "Source documents and the facts taken from them."},
             {"name": "places", "description": "The gazetteer: place names in four languages."},
             {"name": "audit", "description": "Tamper evidence."},
             {"name": "admin", "description": "API keys (scope `admin`)."},
@@ -53,8 +61,11 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         for operation in path.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                if status[0] in "45" and "application/json" in content:
-                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                if status[0] in "45" and content:
+                    # Errors are problem+json whatever the operation's own media type
+                    # (an SSE or CSV operation documents its 422 under that type otherwise).
+                    schema = content.get("application/json") or next(iter(content.values()))
+                    response["content"] = {PROBLEM_MEDIA_TYPE: schema}
     return document
 
 

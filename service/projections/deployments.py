@@ -328,3 +328,49 @@ def fold_estimates(
         group = groups.setdefault(key, DeploymentGroup(key=dict(zip(names, key, strict=True))))
         group.estimated_present = clamp_at_zero(present)
         group.estimate_as_of = stock_date
+
+
+def facts_behind(
+    conn: Connection, query: DeploymentQuery, key: dict[str, str], limit: int
+) -> list[int]:
+    """Positions of the events behind one group: its facts' current versions."""
+    conditions = [
+        FLOWS.c.kind.in_((*FLOW_KINDS, "estimate")),
+        *_time_filters(query),
+        *[_COLUMN[name] == value for name, value in key.items()],
+    ]
+    rows = conn.execute(
+        select(FLOWS.c.fact_id, FLOWS.c.position).where(*conditions).distinct().limit(limit)
+    )
+    return sorted({int(row.position) for row in rows})
+
+
+def changed_positions(
+    conn: Connection, group_by: tuple[str, ...], start: int, end: int
+) -> dict[GroupKey, set[int]]:
+    """Per group, the positions in (start, end] that added or ended one of its rows."""
+    dims = [_COLUMN[name].label(name) for name in group_by]
+    made = and_(FLOWS.c.position > start, FLOWS.c.position <= end)
+    ended = and_(FLOWS.c.superseded_at > start, FLOWS.c.superseded_at <= end)
+    result: dict[GroupKey, set[int]] = defaultdict(set)
+    rows = conn.execute(
+        select(*dims, FLOWS.c.position, FLOWS.c.superseded_at).where(or_(made, ended))
+    )
+    for row in rows:
+        key = tuple(str(row._mapping[n]) for n in group_by)
+        if start < row.position <= end:
+            result[key].add(int(row.position))
+        if row.superseded_at is not None and start < row.superseded_at <= end:
+            result[key].add(int(row.superseded_at))
+    corroborated = conn.execute(
+        select(*dims, CORROBORATIONS.c.position)
+        .join_from(CORROBORATIONS, FLOWS, FLOWS.c.fact_id == CORROBORATIONS.c.fact_id)
+        .where(
+            CORROBORATIONS.c.position > start,
+            CORROBORATIONS.c.position <= end,
+            visible(end),
+        )
+    )
+    for row in corroborated:
+        result[tuple(str(row._mapping[n]) for n in group_by)].add(int(row.position))
+    return result

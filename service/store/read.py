@@ -63,3 +63,9 @@ def stream_version(conn: Connection, stream: str) -> int | None:
 
 def _envelope(row: object) -> RecordedEvent:
     return RecordedEvent.model_validate(row, from_attributes=True)
+
+
+def read_events_at(conn: Connection, positions: list[int]) -> list[RecordedEvent]:
+    """The events at these positions, in position order."""
+    query = select(EVENTS).where(EVENTS.c.position.in_(positions)).order_by(EVENTS.c.position)
+    return [_envelope(row) for row in conn.execute(query)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -13,17 +14,21 @@ from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
 from service.api.representations import alternative_media_types, conditional, represent, view_etag
 from service.api.time_axes import TimeAxesDep
+from service.api.views import serve_view
+from service.domain.envelope import RecordedEvent
 from service.domain.errors import AmbiguousPlace, UnknownPlace
-from service.domain.intervals import Bounds
+from service.domain.intervals import Bounds, add, subtract
 from service.domain.payloads import Affiliation
 from service.gazetteer import Gazetteer
 from service.projections.deployments import (
     GROUP_COLUMNS,
     DeploymentGroup,
     DeploymentQuery,
+    facts_behind,
     fold_estimates,
     fold_flows,
 )
+from service.store.read import read_events_at
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 
@@ -298,3 +303,166 @@ def deployments(
         geojson=(lambda: _geojson(view)) if "place" in names else None,
         filename="deployments",
     )
+
+
+class RowEvents(BaseModel):
+    position: int
+    events: list[RecordedEvent]
+
+
+@router.get(
+    "/events",
+    summary="The events behind one row",
+    responses=problem_responses(422),
+)
+def deployment_events(
+    conn: ConnectionDep,
+    axes: TimeAxesDep,
+    country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    place: Annotated[str | None, Query(max_length=100, description="A place_id.")] = None,
+    affiliation: Affiliation | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> RowEvents:
+    """The fact events (in their current versions) that a row of `/v1/deployments`
+    counts — follow a row's `events_url` to read what was said, by whom, and when."""
+    position, _ = axes.position(conn)
+    key = {
+        name: value
+        for name, value in (
+            ("country", country),
+            ("place", place),
+            ("affiliation", affiliation.value if affiliation else None),
+        )
+        if value is not None
+    }
+    query = DeploymentQuery(position=position, as_of=axes.as_of)
+    positions = facts_behind(conn, query, key, limit)
+    events = [
+        e
+        for chunk in (positions[i : i + 500] for i in range(0, len(positions), 500))
+        for e in read_events_at(conn, chunk)
+    ]
+    return RowEvents(position=position, events=events)
+
+
+class TimelineRow(BaseModel):
+    period: str = Field(description="`2023-04` (month) or `2023` (year) of the period start.")
+    country: str | None = None
+    place_id: str | None = None
+    affiliation: str | None = None
+    dispatched: Range
+    repatriated: Range
+    net_flow: Range
+    shared_total: int
+
+
+class TimelineView(BaseModel):
+    interval: str
+    group_by: list[str]
+    as_of: date | None
+    position: int
+    head: int
+    rows: list[TimelineRow]
+
+
+@router.get(
+    "/timeline",
+    summary="Workers reported sent and sent home, per month",
+    response_model=TimelineView,
+    responses={**problem_responses(422), **alternative_media_types()},
+)
+def timeline(
+    request: Request,
+    conn: ConnectionDep,
+    ledger: LedgerDep,
+    axes: TimeAxesDep,
+    interval: Annotated[str, Query(pattern="^(month|year)$")] = "month",
+    group_by: Annotated[str, Query(max_length=100)] = "country",
+    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    place: Annotated[str | None, Query(max_length=200)] = None,
+    affiliation: Affiliation | None = None,
+) -> Response:
+    """Dispatched and repatriated per month (or year) in which the reported period
+    starts, per group, with the same honest bounds as `/v1/deployments`."""
+    names = parse_group_by(group_by)
+    query = DeploymentQuery(
+        group_by=names,
+        as_of=axes.as_of,
+        countries=frozenset({country.upper()}) if country else None,
+        place_ids=place_scope(ledger.gazetteer, place) if place else None,
+        affiliation=affiliation.value if affiliation else None,
+        month=True,
+    )
+
+    def compute(position: int, head: int) -> TimelineView:
+        groups = fold_flows(conn, replace(query, position=position))
+        buckets: dict[tuple[str, ...], TimelineRow] = {}
+        for _, group in sorted(groups.items()):
+            month = group.key["month"]
+            label = month[:4] if interval == "year" else month
+            bucket_key = (label, *(group.key[n] for n in names))
+            row = TimelineRow(
+                period=label,
+                country=group.key.get("country"),
+                place_id=group.key.get("place"),
+                affiliation=group.key.get("affiliation"),
+                dispatched=Range.of(group.dispatched.bounds),
+                repatriated=Range.of(group.repatriated.bounds),
+                net_flow=Range.of(group.net_flow),
+                shared_total=group.shared_total,
+            )
+            if bucket_key in buckets:
+                row = _merge_timeline(buckets[bucket_key], row)
+            buckets[bucket_key] = row
+        rows = [buckets[k] for k in sorted(buckets)]
+        return TimelineView(
+            interval=interval,
+            group_by=list(names),
+            as_of=axes.as_of,
+            position=position,
+            head=head,
+            rows=rows,
+        )
+
+    return serve_view(
+        request,
+        conn,
+        ledger,
+        axes,
+        ("timeline", interval, query),
+        compute,
+        csv_rows=lambda view: [_flat_timeline(r) for r in view.rows],
+        filename="timeline",
+    )
+
+
+def _bounds(r: Range) -> Bounds:
+    return Bounds(r.min, r.best, r.max)
+
+
+def _merge_timeline(a: TimelineRow, b: TimelineRow) -> TimelineRow:
+    """Months of one year: a fact lies in one month only, so sums are exact."""
+    dispatched = add(_bounds(a.dispatched), _bounds(b.dispatched))
+    repatriated = add(_bounds(a.repatriated), _bounds(b.repatriated))
+    return a.model_copy(
+        update={
+            "dispatched": Range.of(dispatched),
+            "repatriated": Range.of(repatriated),
+            "net_flow": Range.of(subtract(dispatched, repatriated)),
+            "shared_total": a.shared_total + b.shared_total,
+        }
+    )
+
+
+def _flat_timeline(row: TimelineRow) -> dict[str, Any]:
+    flat: dict[str, Any] = {
+        "period": row.period,
+        "country": row.country,
+        "place_id": row.place_id,
+        "affiliation": row.affiliation,
+    }
+    for name in ("dispatched", "repatriated", "net_flow"):
+        value: Range = getattr(row, name)
+        for bound in ("min", "best", "max"):
+            flat[f"{name}_{bound}"] = getattr(value, bound)
+    return flat
