@@ -21,6 +21,8 @@ class Health(BaseModel):
 
 @router.get("/healthz", summary="Is the process up?")
 def healthz() -> Health:
+    """Answers `{"status": "ok"}` while the process runs; it does not touch the database
+    (that is `/readyz`)."""
     return Health(status="ok")
 
 

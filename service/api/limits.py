@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
+from service.api.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, status_title
 
 
 class BodySizeLimit:
@@ -33,7 +34,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self._detail())
             return message
 
         async def tracked_send(message: Message) -> None:
@@ -51,10 +52,9 @@ class BodySizeLimit:
         body = json.dumps(
             {
                 "type": PROBLEM_BASE + "payload-too-large",
-                "title": "Content Too Large",
+                "title": status_title(413),
                 "status": 413,
-                "detail": f"The request body is over {self.max_bytes} bytes; "
-                "send fewer events per batch.",
+                "detail": self._detail(),
             }
         ).encode()
         await send(
@@ -69,6 +69,14 @@ class BodySizeLimit:
         )
         await send({"type": "http.response.body", "body": body})
 
+    def _detail(self) -> str:
+        return f"The request body is over {self.max_bytes} bytes; send fewer events per batch."
 
-class _TooLarge(Exception):
-    pass
+
+class _TooLarge(HTTPException):
+    """Raised from `receive`: an HTTPException, so that FastAPI's body parsing passes it
+    on to the problem handler (any other error there becomes a 400 "error parsing the
+    body")."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)

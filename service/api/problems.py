@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from service.domain import errors as domain
 from service.domain.errors import FieldValueError
@@ -61,6 +62,7 @@ _DOMAIN_PROBLEMS: dict[type[domain.LedgerError], tuple[int, str, str]] = {
     domain.UnknownTarget: (422, "unknown-target", "Unknown target event"),
     domain.TargetRetracted: (409, "target-retracted", "Target was retracted"),
     domain.InvalidReplacement: (422, "invalid-replacement", "Invalid replacement payload"),
+    domain.SelfCorroboration: (422, "self-corroboration", "A source cannot corroborate itself"),
     domain.WrongExpectedVersion: (409, "wrong-expected-version", "Stream version conflict"),
     domain.IdempotencyConflict: (422, "idempotency-key-reused", "Idempotency-Key reused"),
     KeyNameTaken: (409, "key-name-taken", "Key name taken"),
@@ -82,8 +84,18 @@ _STATUS_SLUGS = {
     503: "unavailable",
 }
 
-# Tags that pydantic puts into error locations for unions; not fields a user sent.
-_UNION_TAGS = {"single", "batch", *(t.value for t in EventType)}
+# RFC 9110 names; Python 3.11's HTTPStatus still has the older phrase for 413.
+_STATUS_TITLES = {413: "Content Too Large"}
+
+
+def status_title(status: int) -> str:
+    return _STATUS_TITLES.get(status) or HTTPStatus(status).phrase
+
+
+# Tags that pydantic puts into error locations for the body's unions (one event or a
+# batch; then the event's type); not fields a user sent.
+_EVENT_TAGS = {t.value for t in EventType}
+_UNION_TAG_ERRORS = {"union_tag_invalid", "union_tag_not_found"}
 
 
 def problem_response(
@@ -97,7 +109,7 @@ def problem_response(
 ) -> JSONResponse:
     body = Problem(
         type=PROBLEM_BASE + (slug or _STATUS_SLUGS.get(status, "error")),
-        title=title or HTTPStatus(status).phrase,
+        title=title or status_title(status),
         status=status,
         detail=detail,
         **extra,
@@ -111,18 +123,46 @@ def problem_response(
 
 
 def pointer_of(location: Sequence[str | int]) -> tuple[str, str]:
+    """RFC 6901 pointer and dotted path; the empty location is the whole document ("")."""
     parts = [str(p) for p in location]
-    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts), ".".join(parts)
+    pointer = "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+    return pointer, ".".join(parts)
+
+
+def _request_location(loc: Sequence[str | int]) -> list[str | int]:
+    """The path a user sent: `body` and the union tags pydantic inserts taken out."""
+    parts = list(loc)
+    if parts[:1] != ["body"]:
+        return parts  # query, path, header: keep where the value was sent
+    parts = parts[1:]
+    if parts[:1] == ["single"]:
+        parts = parts[2:] if parts[1:2] and parts[1] in _EVENT_TAGS else parts[1:]
+    elif parts[:1] == ["batch"]:
+        parts = parts[1:]
+        if len(parts) > 2 and parts[0] == "events" and parts[2] in _EVENT_TAGS:
+            del parts[2]
+    return parts
 
 
 def _field_problem(error: dict[str, Any]) -> FieldProblem:
-    location = [p for p in error.get("loc", ()) if p not in _UNION_TAGS]
-    if location and location[0] == "body":
-        location = location[1:]
-    cause = (error.get("ctx") or {}).get("error")
+    ctx = error.get("ctx") or {}
+    error_type = str(error.get("type", ""))
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if error_type == "json_invalid":
+        # FastAPI puts the character offset where a field would be; it is no field.
+        offset = error.get("loc", ("body", None))[-1]
+        return FieldProblem(
+            pointer="",
+            field="",
+            message=f"{message}: {ctx.get('error', 'not JSON')} at character {offset}",
+            type=error_type,
+        )
+    location = _request_location(error.get("loc", ()))
+    cause = ctx.get("error")
     if isinstance(cause, FieldValueError):
         location.append(cause.field)
-    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if error_type in _UNION_TAG_ERRORS:
+        location.append(str(ctx.get("discriminator", "type")).strip("'"))
     pointer, dotted = pointer_of(location)
     return FieldProblem(pointer=pointer, field=dotted, message=message, type=error.get("type", ""))
 
@@ -148,14 +188,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, detail, headers=headers or None)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    # Starlette names only the first matching route's methods; collect them all.
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and regex.match(request.url.path):
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    # Starlette names only the first matching route's methods. Ask the router, method
+    # by method, which ones this path answers: included routers nest their routes
+    # (FastAPI's `_IncludedRouter`), so reading `route.methods` would miss them.
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 async def _ledger_error(_: Request, exc: Exception) -> JSONResponse:
@@ -191,6 +238,4 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problems an operation can answer."""
-    return {
-        status: {"model": Problem, "description": HTTPStatus(status).phrase} for status in statuses
-    }
+    return {status: {"model": Problem, "description": status_title(status)} for status in statuses}

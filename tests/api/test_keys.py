@@ -1,0 +1,295 @@
+"""API keys: random, shown once, stored hashed, scoped, revocable; by API and by CLI."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from service.api.deps import Ledger
+from service.cli import app as cli
+from service.settings import Settings, get_settings
+from service.store.tables import API_KEYS
+from tests.factories import source_body
+
+TOKEN = re.compile(r"ll_[A-Za-z0-9_-]{20,}")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def create(client: TestClient, admin: dict[str, str], **body: Any) -> dict[str, Any]:
+    response = client.post(
+        "/v1/admin/keys", json={"scopes": ["events:write"], **body}, headers=admin
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def stored_key_rows(ledger: Ledger) -> list[dict[str, Any]]:
+    with ledger.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(API_KEYS))]
+
+
+# --- the admin endpoints ------------------------------------------------------------
+
+
+def test_a_new_key_is_shown_once_and_starts_with_ll(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    created = create(client, admin, name="seoul-desk")
+
+    token = created["token"]
+    assert token.startswith("ll_") and len(token) >= 40
+    assert created["key"]["name"] == "seoul-desk"
+    assert created["key"]["scopes"] == ["events:write"]
+    assert token.startswith(created["key"]["prefix"])
+    listed = client.get("/v1/admin/keys", headers=admin)
+    assert listed.status_code == 200
+    assert token not in listed.text
+    assert "seoul-desk" in [k["name"] for k in listed.json()]
+    assert all("token" not in k for k in listed.json())
+
+
+def test_two_keys_never_share_a_token(client: TestClient, admin: dict[str, str]) -> None:
+    tokens = {create(client, admin, name=f"desk-{n}")["token"] for n in range(5)}
+    assert len(tokens) == 5
+
+
+def test_the_stored_key_is_a_hash_not_the_token(
+    client: TestClient, admin: dict[str, str], ledger: Ledger
+) -> None:
+    token = create(client, admin, name="seoul-desk")["token"]
+
+    for row in stored_key_rows(ledger):
+        assert token not in {str(v) for v in row.values()}
+        assert token[11:] not in str(row["key_hash"])
+
+
+def test_a_new_key_writes_at_once_and_events_name_the_key_not_the_token(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    token = create(client, admin, name="seoul-desk")["token"]
+
+    response = client.post("/v1/events", json=source_body(), headers=bearer(token))
+
+    assert response.status_code == 201, response.text
+    event = response.json()["events"][0]
+    assert event["recorded_by"] == "seoul-desk"
+    assert token not in client.get("/v1/events").text
+
+
+def test_using_a_key_sets_last_used_at(client: TestClient, admin: dict[str, str]) -> None:
+    created = create(client, admin, name="seoul-desk")
+    assert created["key"]["last_used_at"] is None
+
+    client.post("/v1/events", json=source_body(), headers=bearer(created["token"]))
+
+    listed = {k["name"]: k for k in client.get("/v1/admin/keys", headers=admin).json()}
+    assert listed["seoul-desk"]["last_used_at"] is not None
+
+
+def test_a_revoked_key_is_refused_at_once(client: TestClient, admin: dict[str, str]) -> None:
+    created = create(client, admin, name="seoul-desk")
+    token, key_id = created["token"], created["key"]["id"]
+    assert client.post("/v1/events", json=source_body(), headers=bearer(token)).status_code == 201
+
+    revoked = client.delete(f"/v1/admin/keys/{key_id}", headers=admin)
+
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["revoked_at"] is not None
+    refused = client.post("/v1/events", json=source_body("other"), headers=bearer(token))
+    assert refused.status_code == 401
+    assert refused.json()["type"] == "/problems/unauthorized"
+    assert client.get("/v1/events").json()["events"][0]["recorded_by"] == "seoul-desk"
+
+
+def test_revoking_twice_keeps_the_first_revocation_time(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    key_id = create(client, admin, name="seoul-desk")["key"]["id"]
+    first = client.delete(f"/v1/admin/keys/{key_id}", headers=admin).json()["revoked_at"]
+
+    again = client.delete(f"/v1/admin/keys/{key_id}", headers=admin)
+
+    assert again.status_code == 200
+    assert again.json()["revoked_at"] == first
+
+
+def test_revoking_an_unknown_key_is_404(client: TestClient, admin: dict[str, str]) -> None:
+    response = client.delete("/v1/admin/keys/018f0000-0000-7000-8000-000000000000", headers=admin)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"] == "/problems/not-found"
+
+
+def test_a_key_that_expired_is_refused(client: TestClient, admin: dict[str, str]) -> None:
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    token = create(client, admin, name="old-desk", expires_at=yesterday)["token"]
+
+    response = client.post("/v1/events", json=source_body(), headers=bearer(token))
+
+    assert response.status_code == 401
+    assert response.json()["type"] == "/problems/unauthorized"
+
+
+def test_a_key_that_expires_later_works_now(client: TestClient, admin: dict[str, str]) -> None:
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    created = create(client, admin, name="temp-desk", expires_at=tomorrow)
+
+    response = client.post("/v1/events", json=source_body(), headers=bearer(created["token"]))
+
+    assert response.status_code == 201, response.text
+    assert created["key"]["expires_at"] is not None
+
+
+def test_an_expiry_without_a_time_zone_is_422_naming_expires_at(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    response = client.post(
+        "/v1/admin/keys",
+        json={"name": "desk", "scopes": ["events:write"], "expires_at": "2030-01-01T00:00:00"},
+        headers=admin,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "expires_at"
+
+
+def test_a_duplicate_name_is_409_naming_name(client: TestClient, admin: dict[str, str]) -> None:
+    create(client, admin, name="seoul-desk")
+
+    response = client.post(
+        "/v1/admin/keys", json={"name": "seoul-desk", "scopes": ["admin"]}, headers=admin
+    )
+
+    assert response.status_code == 409
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"] == "/problems/key-name-taken"
+    assert response.json()["errors"][0]["field"] == "name"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "desk", "scopes": ["everything"]}, "scopes.0"),
+        ({"name": "desk", "scopes": []}, "scopes"),
+        ({"name": "", "scopes": ["admin"]}, "name"),
+        ({"name": "desk<script>", "scopes": ["admin"]}, "name"),
+        ({"name": "desk", "scopes": ["admin"], "token": "ll_chosen"}, "token"),
+    ],
+)
+def test_a_bad_key_request_is_422_naming_the_field(
+    client: TestClient, admin: dict[str, str], body: dict[str, Any], field: str
+) -> None:
+    response = client.post("/v1/admin/keys", json=body, headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+
+
+def test_a_key_with_only_admin_scope_cannot_write_events(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    response = client.post("/v1/events", json=source_body(), headers=admin)
+    assert response.status_code == 403
+    assert response.json()["type"] == "/problems/forbidden"
+
+
+def test_a_token_without_the_prefix_is_refused(client: TestClient) -> None:
+    response = client.post("/v1/events", json=source_body(), headers=bearer("not-a-ledger-key"))
+    assert response.status_code == 401
+
+
+# --- the CLI ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(
+    database_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """The CLI reads LEDGER_* like the service: point it at this test's database."""
+    monkeypatch.setenv("LEDGER_DATABASE_URL", database_url)
+    monkeypatch.setenv("LEDGER_SECRET_KEY", settings.secret_key or "")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_cli_creates_a_key_the_api_accepts(
+    cli_env: None, client: TestClient, ledger: Ledger
+) -> None:
+    output = run("keys", "create", "cli-desk", "--scope", "events:write")
+
+    found = TOKEN.search(output)
+    assert found is not None, output
+    token = found.group()
+    response = client.post("/v1/events", json=source_body(), headers=bearer(token))
+    assert response.status_code == 201, response.text
+    assert response.json()["events"][0]["recorded_by"] == "cli-desk"
+    for row in stored_key_rows(ledger):
+        assert row["key_hash"] != token
+        assert token not in {str(v) for v in row.values()}
+
+
+def test_cli_creates_a_key_with_several_scopes(cli_env: None, ledger: Ledger) -> None:
+    run("keys", "create", "cli-editor", "--scope", "events:write", "--scope", "events:correct")
+
+    (key,) = ledger.keys.list()
+    assert {s.value for s in key.scopes} == {"events:write", "events:correct"}
+
+
+def test_cli_lists_keys_without_their_tokens(cli_env: None) -> None:
+    output = run("keys", "create", "cli-desk", "--scope", "admin")
+    found = TOKEN.search(output)
+    assert found is not None
+
+    listed = run("keys", "list")
+
+    assert "cli-desk" in listed
+    assert found.group() not in listed
+
+
+def test_cli_revokes_a_key_by_name_and_it_stops_working(cli_env: None, client: TestClient) -> None:
+    found = TOKEN.search(run("keys", "create", "cli-desk", "--scope", "events:write"))
+    assert found is not None
+
+    assert "revoked cli-desk" in run("keys", "revoke", "cli-desk")
+
+    response = client.post("/v1/events", json=source_body(), headers=bearer(found.group()))
+    assert response.status_code == 401
+
+
+def test_cli_refuses_to_revoke_an_unknown_key(cli_env: None) -> None:
+    result = CliRunner().invoke(cli, ["keys", "revoke", "nobody"])
+    assert result.exit_code == 1
+
+
+def test_cli_refuses_a_duplicate_name(cli_env: None) -> None:
+    run("keys", "create", "cli-desk", "--scope", "admin")
+    result = CliRunner().invoke(cli, ["keys", "create", "cli-desk", "--scope", "admin"])
+    assert result.exit_code != 0
+    assert "exists already" in result.output
+
+
+def test_cli_creates_a_key_that_expires(cli_env: None, client: TestClient) -> None:
+    past = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    output = run("keys", "create", "cli-old", "--scope", "events:write", "--expires", past)
+    found = TOKEN.search(output)
+    assert found is not None
+
+    response = client.post("/v1/events", json=source_body(), headers=bearer(found.group()))
+
+    assert response.status_code == 401
