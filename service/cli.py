@@ -1,4 +1,5 @@
-"""`labor-ledger`: serve, migrate, keys, import, verify, openapi."""
+"""`labor-ledger`: serve, migrate, keys, import, verify, openapi; push, export, restore,
+deliver (service/cli_follow.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine
 
+from service import cli_follow
 from service.db import make_engine
 from service.importing import (
     SEED_PRINCIPAL,
@@ -31,12 +33,13 @@ from service.projections.rebuild import (
 )
 from service.settings import Settings, get_settings
 from service.store.append import read_head
-from service.store.keys import KeyRing, Scope, ensure_secret
+from service.store.keys import KeyNameTaken, KeyRing, Scope, ensure_secret
 from service.store.verify import verify_chain
 
 app = typer.Typer(help="Labor Ledger: reported facts about North Korean overseas workers.")
 keys_app = typer.Typer(help="Manage API keys.")
 app.add_typer(keys_app, name="keys")
+cli_follow.register(app)  # push, export, restore, deliver
 console = Console()
 errors = Console(stderr=True)
 
@@ -93,6 +96,9 @@ def serve(
         port=port or settings.port,
         workers=workers or settings.workers,
         log_level="info",
+        # Event streams never end by themselves: without a limit, a shutdown waits
+        # for every follower to hang up. Cut off, they reconnect with Last-Event-ID.
+        timeout_graceful_shutdown=5,
     )
 
 
@@ -174,9 +180,13 @@ def keys_create(
     settings = get_settings()
     from datetime import UTC
 
-    key, token = _keyring(_engine(), settings).create(
-        name, set(scope), expires.replace(tzinfo=UTC) if expires else None
-    )
+    try:
+        key, token = _keyring(_engine(), settings).create(
+            name, set(scope), expires.replace(tzinfo=UTC) if expires else None
+        )
+    except KeyNameTaken as taken:
+        errors.print(f"[red]{taken.detail}[/red]")
+        raise typer.Exit(1) from None
     console.print(f"{key.name} ({' '.join(sorted(key.scopes))}): {token}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -63,7 +64,9 @@ def build_ledger(settings: Settings) -> Ledger:
         upgrade_to_head(engine)
     gazetteer = default_gazetteer()
     store = EventStore(
-        engine, rules=[*derived_table_rules(gazetteer), OutboxRules(), NotifyRules()]
+        engine,
+        rules=[*derived_table_rules(gazetteer), OutboxRules(), NotifyRules()],
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
     keys = KeyRing(engine, ensure_secret(engine, settings.secret_key))
     return Ledger(

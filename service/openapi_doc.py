@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -54,6 +55,11 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             {"name": "places", "description": "The gazetteer: place names in four languages."},
             {"name": "audit", "description": "Tamper evidence."},
             {"name": "admin", "description": "API keys (scope `admin`)."},
+            {
+                "name": "webhooks",
+                "description": "Subscribers that get each new event by signed POST "
+                "(scope `admin`).",
+            },
             {"name": "health", "description": "For load balancers."},
         ],
     )
@@ -66,7 +72,16 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     # (an SSE or CSV operation documents its 422 under that type otherwise).
                     schema = content.get("application/json") or next(iter(content.values()))
                     response["content"] = {PROBLEM_MEDIA_TYPE: schema}
+            if "requestBody" in operation:
+                # Any body can be unreadable (400) or over the size limit (413).
+                for status in (400, 413):
+                    operation["responses"].setdefault(str(status), _problem_response(status))
     return document
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    schema = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    return {"description": HTTPStatus(status).phrase, "content": {PROBLEM_MEDIA_TYPE: schema}}
 
 
 def install_openapi(app: FastAPI) -> None:

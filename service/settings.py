@@ -35,6 +35,30 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in `next` links, e.g. https://ledger.example.org."
     )
+    # Following the log: the event stream and webhooks (service/follow).
+    stream_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="A comment line on an idle event stream this often."
+    )
+    stream_poll_seconds: float = Field(
+        default=0.2, gt=0, description="How often a SQLite-backed process looks for new commits."
+    )
+    deliver_webhooks: bool = Field(
+        default=True, description="Run the webhook delivery worker inside the service."
+    )
+    webhook_max_attempts: int = Field(
+        default=10, ge=1, description="Failed attempts before a subscription is parked (default)."
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A claimed delivery is another worker's to retry after this; "
+        "keep it above the timeout.",
+    )
+    webhook_backoff_seconds: float = Field(default=1.0, gt=0, description="First retry delay.")
+    webhook_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_concurrency: int = Field(default=4, ge=1, description="Deliveries in flight.")
 
     @property
     def is_sqlite(self) -> bool:

@@ -153,6 +153,9 @@ class KeyRing:
             if not key.usable_at(now):
                 return None
             if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+                # End the read first: SQLite refuses at once (no busy wait) to turn a
+                # read into a write when another process has written since it began.
+                conn.rollback()
                 _touch(conn, key.id, now)
         return key
 

@@ -194,3 +194,6 @@ class Corroboration(SQLModel, table=True):
 
 FLOWS = _table(FlowContribution)
 CORROBORATIONS = _table(Corroboration)
+
+# Gathered into the same metadata, so migrations see the webhook tables too.
+import service.follow.tables  # noqa: E402, F401

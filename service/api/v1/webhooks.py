@@ -1,0 +1,171 @@
+"""`/v1/admin/webhooks`: subscribers that get each new event by signed POST."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, HTTPException
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from service.api.auth import scoped
+from service.api.deps import LedgerDep
+from service.api.problems import problem_responses
+from service.domain.events import EventType
+from service.follow.subscriptions import (
+    Subscription,
+    create_subscription,
+    disable_subscription,
+    enable_subscription,
+    get_subscription,
+    list_subscriptions,
+)
+from service.store.keys import ApiKey, Scope
+
+router = APIRouter(
+    prefix="/v1/admin/webhooks", tags=["webhooks"], responses=problem_responses(401, 403, 422)
+)
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl = Field(
+        description="Where each event is POSTed (http or https).",
+        examples=["https://newsroom.example.org/ledger-hook"],
+    )
+    event_types: list[EventType] = Field(
+        default_factory=list,
+        max_length=len(EventType),
+        description="Only these types; empty for every type.",
+        examples=[["workers.dispatched", "workers.repatriated"]],
+    )
+    description: str | None = Field(default=None, max_length=500, examples=["Seoul desk"])
+    max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Failed attempts at one event before the subscription is parked as "
+        "`failing`; the service's default when absent.",
+    )
+
+
+class WebhookPublic(BaseModel):
+    id: UUID
+    url: str
+    event_types: list[str] = Field(description="Empty: every type.")
+    description: str | None
+    status: str = Field(
+        description="`active`; `failing`: parked after too many failed attempts, "
+        "re-enable it to resume; `disabled`.",
+        examples=["active"],
+    )
+    max_attempts: int
+    from_position: int = Field(description="Events after this position are delivered.")
+    last_delivered_position: int | None
+    last_delivered_at: datetime | None
+    pending_deliveries: int = Field(description="Events owed to it, not yet delivered.")
+    failures: int = Field(description="Failed attempts since the last delivery.")
+    last_error: str | None
+    last_error_at: datetime | None
+    created_at: datetime
+    created_by: str
+
+    @classmethod
+    def of(cls, s: Subscription) -> WebhookPublic:
+        return cls(
+            id=s.id,
+            url=s.url,
+            event_types=list(s.event_types),
+            description=s.description,
+            status=s.status,
+            max_attempts=s.max_attempts,
+            from_position=s.from_position,
+            last_delivered_position=s.last_delivered_position,
+            last_delivered_at=s.last_delivered_at,
+            pending_deliveries=s.pending,
+            failures=s.failures,
+            last_error=s.last_error,
+            last_error_at=s.last_error_at,
+            created_at=s.created_at,
+            created_by=s.created_by,
+        )
+
+
+class WebhookCreated(BaseModel):
+    webhook: WebhookPublic
+    secret: str = Field(
+        description="Signs every delivery (`Ledger-Signature`). Shown this once: keep it."
+    )
+
+
+def _found(subscription: Subscription | None, subscription_id: UUID) -> WebhookPublic:
+    if subscription is None:
+        raise HTTPException(404, f"No webhook has the id {subscription_id}.")
+    return WebhookPublic.of(subscription)
+
+
+@router.post("", status_code=201, summary="Subscribe a URL to new events")
+def create_webhook(
+    body: Annotated[WebhookCreate, Body()], ledger: LedgerDep, key: ApiKey = scoped(Scope.admin)
+) -> WebhookCreated:
+    """From now on, each newly recorded event (of the chosen types) is POSTed to `url`
+    as JSON, in position order, at least once, signed with the secret in this answer:
+    `Ledger-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+
+    A receiver answers 2xx to acknowledge. A 5xx, 408, 429, a timeout or a refused
+    connection is retried with growing delays; after `max_attempts` failures, or
+    at once on any other answer, the subscription is parked as `failing` until an
+    admin re-enables it, and then resumes where it stopped.
+    """
+    subscription, secret = create_subscription(
+        ledger.engine,
+        url=str(body.url),
+        event_types=[t.value for t in body.event_types],
+        description=body.description,
+        max_attempts=body.max_attempts or ledger.settings.webhook_max_attempts,
+        created_by=key.name,
+    )
+    return WebhookCreated(webhook=WebhookPublic.of(subscription), secret=secret)
+
+
+@router.get("", summary="List webhooks")
+def list_webhooks(ledger: LedgerDep, _: ApiKey = scoped(Scope.admin)) -> list[WebhookPublic]:
+    """Every subscription, disabled ones included; never the secrets."""
+    return [WebhookPublic.of(s) for s in list_subscriptions(ledger.engine)]
+
+
+@router.get(
+    "/{webhook_id}",
+    summary="One webhook and how its deliveries go",
+    responses=problem_responses(404),
+)
+def get_webhook(
+    webhook_id: UUID, ledger: LedgerDep, _: ApiKey = scoped(Scope.admin)
+) -> WebhookPublic:
+    """Its status, the last position delivered, the events still owed, the failed
+    attempts since the last success and the last error."""
+    return _found(get_subscription(ledger.engine, webhook_id), webhook_id)
+
+
+@router.post(
+    "/{webhook_id}/enable",
+    summary="Re-enable a parked or disabled webhook",
+    responses=problem_responses(404),
+)
+def enable_webhook(
+    webhook_id: UUID, ledger: LedgerDep, _: ApiKey = scoped(Scope.admin)
+) -> WebhookPublic:
+    """Deliveries start again at once, with a fresh retry budget. A parked (`failing`)
+    webhook resumes with the oldest event it is still owed, so nothing is skipped; a
+    disabled one gets the events recorded from now on."""
+    return _found(enable_subscription(ledger.engine, webhook_id), webhook_id)
+
+
+@router.delete("/{webhook_id}", summary="Disable a webhook", responses=problem_responses(404))
+def disable_webhook(
+    webhook_id: UUID, ledger: LedgerDep, _: ApiKey = scoped(Scope.admin)
+) -> WebhookPublic:
+    """No more deliveries; events still owed to it are dropped. It stays listed."""
+    return _found(disable_subscription(ledger.engine, webhook_id), webhook_id)

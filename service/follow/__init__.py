@@ -1,0 +1,1 @@
+"""Following the log: the live event stream and webhooks delivered from an outbox."""

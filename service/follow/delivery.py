@@ -1,0 +1,360 @@
+"""The webhook delivery worker: POST what the outbox owes, in order, signed, retried.
+
+Claims are leases, taken in a short transaction and released before the POST:
+no transaction stays open while a receiver thinks, so appends never wait on
+one. Only a subscription's lowest owed position can be claimed, so one
+subscription's events go out one at a time, in position order, whatever the
+number of workers (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: a write lock
+taken at BEGIN). A worker that dies mid-delivery leaves a lease that expires:
+the event is delivered again. That is the at-least-once contract.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+from sqlalchemy import Connection, Engine, Select, delete, or_, select, update
+
+from service.db import SQLITE_BEGIN
+from service.domain.envelope import RecordedEvent
+from service.follow.signing import SIGNATURE_HEADER, signature_header
+from service.follow.tables import ACTIVE, FAILING, OUTBOX, SUBSCRIPTIONS
+from service.settings import Settings
+from service.store.export import envelope_json
+from service.store.read import EventFilter, read_events
+
+log = logging.getLogger(__name__)
+
+RETRIED_STATUSES = frozenset({408, 425, 429})
+USER_AGENT = "labor-ledger-webhooks/1"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    timeout_seconds: float = 10.0
+    lease_seconds: float = 30.0
+    backoff_seconds: float = 1.0
+    backoff_max_seconds: float = 600.0
+    poll_seconds: float = 1.0
+    concurrency: int = 4
+
+    @classmethod
+    def of(cls, settings: Settings) -> DeliveryPolicy:
+        return cls(
+            timeout_seconds=settings.webhook_timeout_seconds,
+            lease_seconds=max(settings.webhook_lease_seconds, settings.webhook_timeout_seconds),
+            backoff_seconds=settings.webhook_backoff_seconds,
+            backoff_max_seconds=settings.webhook_backoff_max_seconds,
+            poll_seconds=settings.webhook_poll_seconds,
+            concurrency=settings.webhook_concurrency,
+        )
+
+    def backoff(self, attempts: int, jitter: float) -> timedelta:
+        """Doubling from `backoff_seconds`, capped; `jitter` in [0, 1) takes off up to half,
+        so receivers coming back are not hit by every retry at once."""
+        delay = min(self.backoff_seconds * 2 ** (attempts - 1), self.backoff_max_seconds)
+        return timedelta(seconds=delay * (1 - jitter / 2))
+
+
+@dataclass(frozen=True)
+class Claim:
+    outbox_id: int
+    subscription_id: UUID
+    position: int
+    attempts: int
+    url: str
+    secret: str
+    max_attempts: int
+
+
+class Verdict(Enum):
+    delivered = "delivered"
+    retry = "retry"
+    park = "park"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    error: str | None = None
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        engine: Engine,
+        policy: DeliveryPolicy,
+        *,
+        client: httpx.Client | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.client = client or httpx.Client(
+            timeout=policy.timeout_seconds, headers={"User-Agent": USER_AGENT}
+        )
+        self.clock = clock
+        self.jitter = jitter
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- claiming ---------------------------------------------------------
+
+    def claim(self, limit: int) -> list[Claim]:
+        """Lease up to `limit` due deliveries, each the oldest owed to its subscription."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            if not conn.execute(_due(now, 1)).first():  # a read: costs writers nothing
+                return []
+        immediate = self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with immediate as conn, conn.begin():
+            query = _due(now, limit)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=OUTBOX)
+            rows = conn.execute(query).all()
+            if not rows:
+                return []
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_([r.id for r in rows]))
+                .values(
+                    leased_until=now + timedelta(seconds=self.policy.lease_seconds),
+                    lease_owner=self.owner,
+                )
+            )
+        return [
+            Claim(
+                outbox_id=r.id,
+                subscription_id=r.subscription_id,
+                position=r.position,
+                attempts=r.attempts,
+                url=r.url,
+                secret=r.secret,
+                max_attempts=r.max_attempts,
+            )
+            for r in rows
+        ]
+
+    # -- delivering -------------------------------------------------------
+
+    def deliver(self, claim: Claim) -> Outcome:
+        """POST one claimed event and record what came of it."""
+        event = self._event(claim.position)
+        # No event cannot happen while the log is append-only; never block on it.
+        outcome = Outcome(Verdict.delivered) if event is None else self._post(claim, event)
+        self._record(claim, outcome)
+        return outcome
+
+    def _event(self, position: int) -> RecordedEvent | None:
+        with self.engine.connect() as conn:
+            found = read_events(
+                conn, EventFilter(after=position - 1, up_to_position=position), limit=1
+            )
+        return found[0] if found else None
+
+    def _post(self, claim: Claim, event: RecordedEvent) -> Outcome:
+        body = envelope_json(event).encode()
+        timestamp = int(self.clock().timestamp())
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: signature_header(claim.secret, timestamp, body),
+            "Ledger-Event-Id": str(event.id),
+            "Ledger-Event-Type": event.type,
+            "Ledger-Position": str(event.position),
+            "Ledger-Subscription-Id": str(claim.subscription_id),
+            "Ledger-Attempt": str(claim.attempts + 1),
+        }
+        try:
+            response = self.client.post(claim.url, content=body, headers=headers)
+        except httpx.TimeoutException as timeout:
+            return Outcome(Verdict.retry, f"timed out: {type(timeout).__name__}")
+        except httpx.TransportError as failed:
+            return Outcome(Verdict.retry, f"{type(failed).__name__}: {failed}"[:500])
+        if response.is_success:
+            return Outcome(Verdict.delivered)
+        error = f"HTTP {response.status_code} from the receiver"
+        if response.status_code >= 500 or response.status_code in RETRIED_STATUSES:
+            return Outcome(Verdict.retry, error)
+        # Any other answer will not change by asking again; order forbids skipping it.
+        return Outcome(Verdict.park, error + " (not retried)")
+
+    def _record(self, claim: Claim, outcome: Outcome) -> None:
+        now = self.clock()
+        with self.engine.begin() as conn:
+            if outcome.verdict is Verdict.delivered:
+                conn.execute(delete(OUTBOX).where(OUTBOX.c.id == claim.outbox_id))
+                conn.execute(
+                    update(SUBSCRIPTIONS)
+                    .where(SUBSCRIPTIONS.c.id == claim.subscription_id)
+                    .values(failures=0, last_delivered_at=now)
+                )
+                conn.execute(
+                    update(SUBSCRIPTIONS)
+                    .where(
+                        SUBSCRIPTIONS.c.id == claim.subscription_id,
+                        or_(
+                            SUBSCRIPTIONS.c.last_delivered_position.is_(None),
+                            SUBSCRIPTIONS.c.last_delivered_position < claim.position,
+                        ),
+                    )
+                    .values(last_delivered_position=claim.position)
+                )
+                return
+            attempts = claim.attempts + 1
+            park = outcome.verdict is Verdict.park or attempts >= claim.max_attempts
+            retry_at = now if park else now + self.policy.backoff(attempts, self.jitter())
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == claim.outbox_id)
+                .values(
+                    attempts=attempts,
+                    next_attempt_at=retry_at,
+                    leased_until=None,
+                    lease_owner=None,
+                    last_error=outcome.error,
+                )
+            )
+            conn.execute(
+                update(SUBSCRIPTIONS)
+                .where(SUBSCRIPTIONS.c.id == claim.subscription_id)
+                .values(
+                    failures=SUBSCRIPTIONS.c.failures + 1,
+                    last_error=outcome.error,
+                    last_error_at=now,
+                )
+            )
+            if park:
+                _park(conn, claim.subscription_id)
+                log.warning(
+                    "webhook %s parked after %d attempts: %s",
+                    claim.subscription_id,
+                    attempts,
+                    outcome.error,
+                )
+
+    # -- running ----------------------------------------------------------
+
+    def run_pending(self) -> int:
+        """Deliver, in this thread, everything due now; the number of attempts made."""
+        made = 0
+        while claims := self.claim(self.policy.concurrency):
+            for claim in claims:
+                self.deliver(claim)
+                made += 1
+        return made
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until `stop` is set; up to `concurrency` subscriptions at once, so one
+        slow receiver does not hold up the others."""
+        in_flight: set[Future[Outcome]] = set()
+        with ThreadPoolExecutor(self.policy.concurrency, "ledger-webhook") as pool:
+            while not stop.is_set():
+                claims: list[Claim] = []
+                try:
+                    free = self.policy.concurrency - len(in_flight)
+                    claims = self.claim(free) if free else []
+                except Exception:  # the database is away: try again later, never die
+                    log.warning("could not claim webhook deliveries", exc_info=True)
+                in_flight |= {pool.submit(self._deliver_logged, c) for c in claims}
+                if in_flight:
+                    _, in_flight = wait(
+                        in_flight, timeout=self.policy.poll_seconds, return_when=FIRST_COMPLETED
+                    )
+                elif not claims:
+                    stop.wait(self.policy.poll_seconds)
+            wait(in_flight)
+
+    def _deliver_logged(self, claim: Claim) -> Outcome:
+        try:
+            return self.deliver(claim)
+        except Exception as failed:  # its lease runs out and another attempt follows
+            log.warning("webhook delivery failed to record", exc_info=True)
+            return Outcome(Verdict.retry, str(failed))
+
+
+def _due(now: datetime, limit: int) -> Select[Any]:
+    """Each active subscription's oldest owed event, when it is due and not leased."""
+    head_of_line = (
+        select(OUTBOX.c.id)
+        .where(OUTBOX.c.subscription_id == SUBSCRIPTIONS.c.id)
+        .order_by(OUTBOX.c.position)
+        .limit(1)
+        .correlate(SUBSCRIPTIONS)
+        .scalar_subquery()
+    )
+    heads = select(head_of_line).where(SUBSCRIPTIONS.c.status == ACTIVE)
+    return (
+        select(
+            OUTBOX.c.id,
+            OUTBOX.c.subscription_id,
+            OUTBOX.c.position,
+            OUTBOX.c.attempts,
+            SUBSCRIPTIONS.c.url,
+            SUBSCRIPTIONS.c.secret,
+            SUBSCRIPTIONS.c.max_attempts,
+        )
+        .join(SUBSCRIPTIONS, SUBSCRIPTIONS.c.id == OUTBOX.c.subscription_id)
+        .where(
+            OUTBOX.c.id.in_(heads),
+            OUTBOX.c.next_attempt_at <= now,
+            or_(OUTBOX.c.leased_until.is_(None), OUTBOX.c.leased_until <= now),
+        )
+        .order_by(OUTBOX.c.next_attempt_at)
+        .limit(limit)
+    )
+
+
+def _park(conn: Connection, subscription_id: UUID) -> None:
+    conn.execute(
+        update(SUBSCRIPTIONS)
+        .where(SUBSCRIPTIONS.c.id == subscription_id, SUBSCRIPTIONS.c.status == ACTIVE)
+        .values(status=FAILING)
+    )
+
+
+class BackgroundDelivery:
+    """The worker on a daemon thread, for the service's lifespan."""
+
+    def __init__(self, worker: DeliveryWorker) -> None:
+        self.worker = worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=worker.run, args=(self._stop,), name="ledger-webhooks", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        self.worker.close()
+
+
+def start_background_delivery(engine: Engine, settings: Settings) -> BackgroundDelivery | None:
+    """The service's own worker, unless `LEDGER_DELIVER_WEBHOOKS=false` leaves it to
+    `labor-ledger deliver` processes."""
+    if not settings.deliver_webhooks:
+        return None
+    background = BackgroundDelivery(DeliveryWorker(engine, DeliveryPolicy.of(settings)))
+    background.start()
+    return background

@@ -1,0 +1,76 @@
+"""The follow tests run their own delivery workers: the app's stays off."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+
+from service.settings import Settings
+from tests.follow.servers import LiveServer, Receiver, ThreadedServer
+
+ServerFactory = Callable[..., LiveServer]
+ServersFactory = Callable[..., list[LiveServer]]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        migrate_on_start=False,
+        load_seed=False,
+        bootstrap_admin=False,
+        secret_key="test-secret",
+        db_pool_size=5,
+        deliver_webhooks=False,
+        stream_heartbeat_seconds=1,
+        stream_poll_seconds=0.05,
+    )
+
+
+@pytest.fixture
+def live_server(database_url: str) -> Iterator[ServerFactory]:
+    """`live_server(**settings)` starts the service in a uvicorn process on this test's
+    database; every one started is stopped after the test."""
+    started: list[LiveServer] = []
+
+    def start(**settings: str) -> LiveServer:
+        server = LiveServer(database_url, settings).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def live_servers(database_url: str) -> Iterator[ServersFactory]:
+    """`live_servers(n, **settings)`: n service processes on this test's database,
+    started side by side."""
+    started: list[LiveServer] = []
+
+    def start(count: int, **settings: str) -> list[LiveServer]:
+        servers = [LiveServer(database_url, settings).launch() for _ in range(count)]
+        started.extend(servers)
+        return [server.wait_ready() for server in servers]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def served(app: FastAPI) -> Iterator[ThreadedServer]:
+    """The test's app behind a real uvicorn, in this process."""
+    server = ThreadedServer(app).start()
+    yield server
+    server.stop()
