@@ -63,6 +63,10 @@ class TargetRetracted(LedgerError):
     """A retracted fact cannot be corrected, corroborated or retracted again."""
 
 
+class SelfCorroboration(LedgerError):
+    """A source corroborates a fact it reported itself: that adds no second witness."""
+
+
 class InvalidReplacement(LedgerError):
     """A correction's replacement is not a valid payload of the target's type."""
 
