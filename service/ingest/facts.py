@@ -1,17 +1,19 @@
 """The rules that tie events together, checked inside the append transaction.
 
 A fact must cite a recorded source; a source is recorded once; corroborations,
-corrections and retractions must target a fact that is still standing; a
-correction's replacement must be a valid payload of the target's type. The
-`facts` table keeps each fact's standing so these checks are one query each.
+corrections and retractions must target a fact that is still standing; a source
+does not corroborate its own fact; a correction's replacement must be a valid
+payload of the target's type. The `facts` table keeps each fact's standing so
+these checks are one query each.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +24,7 @@ from service.domain.envelope import RecordedEvent
 from service.domain.errors import (
     FieldValueError,
     InvalidReplacement,
+    SelfCorroboration,
     SourceAlreadyRecorded,
     TargetRetracted,
     UnknownSource,
@@ -29,12 +32,20 @@ from service.domain.errors import (
 )
 from service.domain.events import META_TYPES, PAYLOAD_TYPES, EventType
 from service.gazetteer import Gazetteer
+from service.ingest.period_search import PeriodSearch, note_periods
 from service.ingest.placing import resolve_payload_places
 from service.store.append import AppendWarning, NewEvent
 from service.store.tables import FACTS, STREAMS
 
 FLOW_TYPES = frozenset({EventType.workers_dispatched.value, EventType.workers_repatriated.value})
 RETRACTED = "retracted"
+MAX_COMPARED = 1000
+"""Facts a new flow is compared with, at most: the warnings are hints, not a census."""
+_VERB_AFTER_RETRACTION = {
+    EventType.fact_corroborated.value: "corroborated",
+    EventType.fact_corrected.value: "corrected",
+    EventType.fact_retracted.value: "retracted again",
+}
 
 
 def _pointer(index: int, count: int, *path: str | int) -> tuple[str | int, ...]:
@@ -101,8 +112,14 @@ class FactRules:
             if target.status == RETRACTED:
                 raise TargetRetracted(
                     f"The fact {target_id} was retracted; a retracted fact cannot be "
-                    f"{'corrected' if event.type == EventType.fact_corrected else 'changed'}.",
+                    f"{_VERB_AFTER_RETRACTION[event.type]}.",
                     pointer=where,
+                )
+            if event.type == EventType.fact_corroborated and event.source_id == target.source_id:
+                raise SelfCorroboration(
+                    f"The fact {target_id} was reported by {target.source_id!r} itself: a "
+                    "corroboration cites another source that reports the same fact.",
+                    pointer=_pointer(index, len(events), "provenance", "source_id"),
                 )
             if event.type == EventType.fact_retracted:
                 target.status = RETRACTED  # a later event in this batch sees it
@@ -139,30 +156,58 @@ class FactRules:
         return dataclasses.replace(event, data=data)
 
     def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]:
+        flows = [
+            (index, event, _summary(event.type, event.data))
+            for index, event in enumerate(events)
+            if event.type in FLOW_TYPES
+        ]
+        if not flows:
+            return []
+        # One query for the whole batch, not one per event (see period_search.py).
+        search = PeriodSearch.fetch(
+            conn,
+            (
+                FACTS.c.event_id,
+                FACTS.c.source_id,
+                FACTS.c.place_ids,
+                FACTS.c.count_min,
+                FACTS.c.count_max,
+            ),
+            [(e.type, (s["period_start"], s["period_end"])) for _, e, s in flows],
+        )
         found: list[AppendWarning] = []
-        for index, event in enumerate(events):
-            if event.type not in FLOW_TYPES:
-                continue
-            summary = _summary(event.type, event.data)
-            query = select(
-                FACTS.c.event_id, FACTS.c.place_ids, FACTS.c.count_min, FACTS.c.count_max
-            ).where(
-                FACTS.c.type == event.type,
-                FACTS.c.status != RETRACTED,
-                FACTS.c.source_id != event.source_id,
-            )
-            if summary["period_start"] is not None and summary["period_end"] is not None:
-                query = query.where(
-                    FACTS.c.period_start <= summary["period_end"],
-                    FACTS.c.period_end >= summary["period_start"],
+        for index, event, summary in flows:
+            places = summary["place_ids"].split()
+            candidates = (
+                row
+                for row in search.overlapping(
+                    event.type, (summary["period_start"], summary["period_end"])
                 )
-            places = set(summary["place_ids"].split())
-            for row in conn.execute(query.limit(1000)):
-                if places & set((row.place_ids or "").split()) and _overlap(
+                if row.source_id != event.source_id
+            )
+            for row in islice(candidates, MAX_COMPARED):
+                if self._places_overlap(places, (row.place_ids or "").split()) and _overlap(
                     (summary["count_min"], summary["count_max"]), (row.count_min, row.count_max)
                 ):
                     found.append(AppendWarning(index=index, possible_duplicate_of=row.event_id))
         return found
+
+    def _places_overlap(self, ours: Iterable[str], theirs: Iterable[str]) -> bool:
+        """Could two lists of places hold the same workers?
+
+        A place overlaps itself and everything inside it: Russia overlaps Moscow,
+        Primorsky Krai overlaps Vladivostok. Two cities of one country do not.
+        """
+        our_lines = [self._lineage(p) for p in ours]
+        their_lines = [self._lineage(p) for p in theirs]
+        return any(a[0] in b or b[0] in a for a in our_lines for b in their_lines)
+
+    def _lineage(self, place_id: str) -> tuple[str, ...]:
+        """The place, then every place that contains it, up to its country."""
+        try:
+            return (place_id, *self.gazetteer.ancestors(place_id))
+        except KeyError:  # an id a later gazetteer dropped still overlaps itself
+            return (place_id,)
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         new_facts = [
@@ -180,6 +225,7 @@ class FactRules:
         ]
         if new_facts:
             conn.execute(insert(FACTS), new_facts)
+            note_periods(conn, [(f["period_start"], f["period_end"]) for f in new_facts])
         for e in events:
             if e.type == EventType.fact_corrected:
                 target = UUID(str(e.data["target_event_id"]))
@@ -187,15 +233,13 @@ class FactRules:
                 fact_type = conn.execute(
                     select(FACTS.c.type).where(FACTS.c.event_id == target)
                 ).scalar_one()
+                summary = _summary(fact_type, replacement)  # type: ignore[arg-type]
                 conn.execute(
                     update(FACTS)
                     .where(FACTS.c.event_id == target)
-                    .values(
-                        status="corrected",
-                        current_data=replacement,
-                        **_summary(fact_type, replacement),  # type: ignore[arg-type]
-                    )
+                    .values(status="corrected", current_data=replacement, **summary)
                 )
+                note_periods(conn, [(summary["period_start"], summary["period_end"])])
             elif e.type == EventType.fact_retracted:
                 target = UUID(str(e.data["target_event_id"]))
                 conn.execute(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response
+from fastapi.openapi.models import Example
 from pydantic import BaseModel, Field
 
 from service.api.auth import scoped
@@ -17,6 +17,8 @@ from service.api.problems import problem_responses
 from service.domain.chain import canonical_json
 from service.domain.envelope import RecordedEvent
 from service.domain.events import MAX_BATCH, AppendRequest, EventBatchIn, EventInBase, EventType
+from service.domain.examples import event_examples
+from service.domain.moments import Timestamp
 from service.ingest.submit import new_events
 from service.store.append import AppendResult, IdempotencyRequest
 from service.store.keys import ApiKey, Scope
@@ -28,6 +30,16 @@ MAX_POSITION = 2**63 - 1
 CORRECTING_TYPES = {EventType.fact_corrected, EventType.fact_retracted}
 
 
+def _openapi_examples() -> dict[str, Example]:
+    """Swagger's example bodies: one per event type, from the seed report."""
+    return {
+        kind.value: Example(
+            summary=example.summary, description=example.description, value=example.body
+        )
+        for kind, example in event_examples().items()
+    }
+
+
 class EventPage(BaseModel):
     events: list[RecordedEvent]
     next: str | None = Field(description="The next page's URL; absent at the end of the log.")
@@ -37,14 +49,14 @@ class EventPage(BaseModel):
 @router.post(
     "",
     status_code=201,
+    response_model=AppendResult,
     summary="Record one event, or a batch of up to 1,000",
     response_description="The recorded events with their positions and hashes, and any warnings.",
     responses=problem_responses(400, 401, 403, 409, 413, 422),
 )
 def append(
-    body: Annotated[AppendRequest, Body()],
+    body: Annotated[AppendRequest, Body(openapi_examples=_openapi_examples())],
     ledger: LedgerDep,
-    response: Response,
     key: ApiKey = scoped(Scope.events_write),
     idempotency_key: Annotated[
         str | None,
@@ -54,7 +66,7 @@ def append(
             "nothing is recorded twice.",
         ),
     ] = None,
-) -> AppendResult:
+) -> Response:
     """Record what a report says. Send one event, or `{"events": [...]}`: a batch lands
     whole or not at all.
 
@@ -83,11 +95,16 @@ def append(
     outcome = ledger.store.append(
         new_events(events, ledger.gazetteer), principal=key.name, idempotency=idempotency
     )
+    # Serialised by pydantic in one pass: a batch answers with a thousand envelopes, and
+    # FastAPI's own path would validate them all again first.
+    response = Response(
+        outcome.result.model_dump_json(), status_code=201, media_type="application/json"
+    )
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     if len(outcome.result.events) == 1:
         response.headers["Location"] = f"/v1/events/{outcome.result.events[0].id}"
-    return outcome.result
+    return response
 
 
 def _as_json(body: EventInBase | EventBatchIn) -> object:
@@ -109,8 +126,8 @@ def list_events(
     type: Annotated[list[EventType] | None, Query(description="Only these types.")] = None,
     stream: Annotated[str | None, Query(max_length=200)] = None,
     source_id: Annotated[str | None, Query(max_length=120)] = None,
-    recorded_after: datetime | None = None,
-    recorded_before: datetime | None = None,
+    recorded_after: Timestamp | None = None,
+    recorded_before: Timestamp | None = None,
 ) -> EventPage:
     """Every recorded event, oldest first. Follow `next` to page through; an app that
     keeps up with the ledger stores `last_position` and asks again with `after`.

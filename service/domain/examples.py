@@ -1,0 +1,193 @@
+"""One example request body per event type, taken from the seed report.
+
+Swagger shows these on `POST /v1/events`. Types the founding report does not
+contain are built from its facts and say so in their summary; a test keeps every
+example equal to the seed file so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from service.domain.events import EventType
+
+SEED_PACKAGE = "service"
+SEED_PATH = ("data", "seed", "dailynk-nk-workers-russia.jsonl")
+
+# Stands for the id the ledger gave the targeted fact: ids are assigned on recording,
+# so an example cannot know it. Swagger users replace it (GET /v1/events lists ids).
+PLACEHOLDER_TARGET_ID = "01890000-0000-7000-8000-000000000000"
+ILLUSTRATION_SOURCE_ID = "example-second-report"
+
+
+@dataclass(frozen=True)
+class EventExample:
+    summary: str
+    description: str
+    body: dict[str, Any]
+    from_seed: bool
+
+
+@cache
+def seed_bodies() -> tuple[dict[str, Any], ...]:
+    """Every line of the shipped seed file, as the request body it is."""
+    text = resources.files(SEED_PACKAGE).joinpath(*SEED_PATH).read_text(encoding="utf-8")
+    return tuple(json.loads(line) for line in text.splitlines() if line.strip())
+
+
+def _first_of(kind: EventType, where: str | None = None) -> dict[str, Any]:
+    """A copy of the first seed body of a type (whose JSON mentions `where`, if given)."""
+    return copy.deepcopy(
+        next(
+            body
+            for body in seed_bodies()
+            if body["type"] == kind.value and (where is None or where in json.dumps(body))
+        )
+    )
+
+
+def _seed_example(kind: EventType, summary: str, where: str | None = None) -> EventExample:
+    return EventExample(
+        summary=summary,
+        description="Taken verbatim from the seed file (Daily NK, May 2023).",
+        body=_first_of(kind, where),
+        from_seed=True,
+    )
+
+
+def _illustration(summary: str, description: str, body: dict[str, Any]) -> EventExample:
+    return EventExample(
+        summary=f"Illustration: {summary}",
+        description=description + " Not a fact of the founding report.",
+        body=body,
+        from_seed=False,
+    )
+
+
+def _vladivostok() -> dict[str, Any]:
+    return _first_of(EventType.workers_dispatched, "Vladivostok")
+
+
+def _moscow() -> dict[str, Any]:
+    return _first_of(EventType.workers_dispatched, "Moscow")
+
+
+def _illustrations() -> dict[EventType, EventExample]:
+    vladivostok = _vladivostok()
+    moscow = _moscow()
+    target_note = (
+        f"`target_event_id` {PLACEHOLDER_TARGET_ID} stands for the id the ledger gave "
+        "the targeted fact; find it with `GET /v1/events?type=workers.dispatched`."
+    )
+    second_source = (
+        f"It cites a second source ({ILLUSTRATION_SOURCE_ID!r}), which must be recorded "
+        "first with a source.recorded event."
+    )
+    return {
+        EventType.workforce_estimated: _illustration(
+            "a reported stock of workers in Russia",
+            "A stock ('about 20,000 in Russia'), kept apart from the flows and never "
+            f"summed into them. {second_source}",
+            {
+                "type": EventType.workforce_estimated.value,
+                "provenance": {
+                    "source_id": ILLUSTRATION_SOURCE_ID,
+                    "locator": "About 20,000 North Korean workers are in Russia.",
+                    "reporting_basis": "intelligence_briefing",
+                },
+                "data": {
+                    "place": {"name": "Russia"},
+                    "count": {
+                        "text": "about 20,000",
+                        "qualifier": "approximately",
+                        "number": 20000,
+                    },
+                    "affiliation": "unknown",
+                    "as_of": "2023-04-28",
+                },
+            },
+        ),
+        EventType.fact_corroborated: _illustration(
+            "another source reports the Vladivostok dispatch",
+            "The same workers from a second report: adds a source, never workers. "
+            f"{second_source} {target_note}",
+            {
+                "type": EventType.fact_corroborated.value,
+                "provenance": {
+                    "source_id": ILLUSTRATION_SOURCE_ID,
+                    "locator": "Fewer than 100 serving soldiers arrived in Vladivostok by train "
+                    "this spring to work on construction sites.",
+                    "reporting_basis": "anonymous_source_in_country",
+                },
+                "data": {
+                    "target_event_id": PLACEHOLDER_TARGET_ID,
+                    "notes": "Same count, place, period and affiliation as the Daily NK report.",
+                },
+            },
+        ),
+        EventType.fact_corrected: _illustration(
+            "a correction of the Vladivostok dispatch",
+            "Suppose the desk had entered 'less than 100' as exactly 100: the replacement "
+            "is the whole corrected payload, here the seed's Vladivostok dispatch. Needs the "
+            f"scope `events:correct`. {target_note}",
+            {
+                "type": EventType.fact_corrected.value,
+                "provenance": vladivostok["provenance"],
+                "data": {
+                    "target_event_id": PLACEHOLDER_TARGET_ID,
+                    "reason": "The count was entered as exactly 100; the report says "
+                    "'less than 100'.",
+                    "replacement": vladivostok["data"],
+                },
+            },
+        ),
+        EventType.fact_retracted: _illustration(
+            "a retraction of a Moscow dispatch recorded twice",
+            "Suppose the desk had recorded the Moscow and Saint Petersburg dispatch twice: "
+            "the second copy is retracted and stops counting. Needs the scope "
+            f"`events:correct`. {target_note}",
+            {
+                "type": EventType.fact_retracted.value,
+                "provenance": moscow["provenance"],
+                "data": {
+                    "target_event_id": PLACEHOLDER_TARGET_ID,
+                    "reason": "Recorded twice by mistake; the first record stands.",
+                },
+            },
+        ),
+    }
+
+
+@cache
+def event_examples() -> dict[EventType, EventExample]:
+    """One example per event type, in the order of `EventType`."""
+    found = {
+        EventType.source_recorded: _seed_example(
+            EventType.source_recorded, "Daily NK, May 2023: the founding report"
+        ),
+        EventType.workers_dispatched: _seed_example(
+            EventType.workers_dispatched,
+            "Fewer than 100 military-affiliated workers to Vladivostok by rail",
+            "Vladivostok",
+        ),
+        EventType.workers_repatriated: _seed_example(
+            EventType.workers_repatriated, "Workers over three years in Russia sent home"
+        ),
+        EventType.remittance_quota_reported: _seed_example(
+            EventType.remittance_quota_reported,
+            "RUB 45,000 a month from each military-affiliated worker",
+        ),
+        EventType.fx_rate_reported: _seed_example(
+            EventType.fx_rate_reported, "RUB 100 = USD 1.25 as of 3 May 2023"
+        ),
+        EventType.statement_issued: _seed_example(
+            EventType.statement_issued, "Vice Foreign Minister Im Chon-il, 25 April 2023"
+        ),
+        **_illustrations(),
+    }
+    return {kind: found[kind] for kind in EventType}
