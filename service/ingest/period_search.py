@@ -1,0 +1,144 @@
+"""Find the facts whose period overlaps a new fact's, in one bounded query per append.
+
+Two periods overlap when each starts before the other ends. On the index of
+`(type, period_start)` that is a range closed at one end only: every older fact
+qualifies, so a check per new fact would read the whole table, and an append
+would slow down as the ledger grows. The ledger therefore keeps the longest
+period any fact has (in `ledger_meta`): a fact overlapping [start, end] starts
+within [start - longest, end], a closed range of that index. One query fetches
+the candidates for a whole batch; each event then takes its own slice.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, cast, insert, or_, select, update
+from sqlalchemy import Integer as IntegerType
+
+from service.store.tables import FACTS, META
+
+LONGEST_PERIOD_KEY = "facts_longest_period_days"
+RETRACTED = "retracted"
+MAX_RANGES = 20
+
+Period = tuple[date | None, date | None]
+
+
+def longest_period_days(conn: Connection) -> int:
+    """The longest period of any fact, in days; measured once if never kept."""
+    value = conn.execute(select(META.c.value).where(META.c.key == LONGEST_PERIOD_KEY)).scalar()
+    if value is not None:
+        return int(value)
+    rows = conn.execute(
+        select(FACTS.c.period_start, FACTS.c.period_end).where(
+            FACTS.c.period_start.is_not(None), FACTS.c.period_end.is_not(None)
+        )
+    )
+    days = max(((row.period_end - row.period_start).days for row in rows), default=0)
+    conn.execute(insert(META).values(key=LONGEST_PERIOD_KEY, value=str(days)))
+    return days
+
+
+def note_periods(conn: Connection, periods: Iterable[Period]) -> None:
+    """Keep the longest period up to date with facts being written."""
+    days = max(((end - start).days for start, end in periods if start and end), default=0)
+    if days > 0:
+        conn.execute(
+            update(META)
+            .where(
+                META.c.key == LONGEST_PERIOD_KEY,
+                cast(META.c.value, IntegerType) < days,
+            )
+            .values(value=str(days))
+        )
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    start: date
+    end: date
+
+
+def _bounds(period: Period) -> _Bounds:
+    # A fact without a period could be any time: it is compared with every fact.
+    return _Bounds(period[0] or date.min, period[1] or date.max)
+
+
+def _earlier(day: date, days: int) -> date:
+    return day - timedelta(days=days) if (day - date.min).days > days else date.min
+
+
+@dataclass
+class PeriodSearch:
+    """The facts still standing (not retracted) that may overlap a batch's periods, by type."""
+
+    longest_days: int
+    by_type: dict[str, list[Any]]
+    starts: dict[str, list[date]]
+
+    @classmethod
+    def fetch(
+        cls, conn: Connection, columns: Sequence[Any], wanted: Iterable[tuple[str, Period]]
+    ) -> PeriodSearch:
+        """One query: the facts of each type starting in any window a period needs."""
+        longest = longest_period_days(conn)
+        windows: dict[str, list[tuple[date, date]]] = defaultdict(list)
+        for fact_type, period in wanted:
+            bounds = _bounds(period)
+            windows[fact_type].append((_earlier(bounds.start, longest), bounds.end))
+        clauses = [
+            and_(
+                FACTS.c.type == fact_type,
+                or_(*(FACTS.c.period_start.between(lo, hi) for lo, hi in _merged(spans))),
+            )
+            for fact_type, spans in windows.items()
+        ]
+        by_type: dict[str, list[Any]] = defaultdict(list)
+        if clauses:
+            query = (
+                select(FACTS.c.type, FACTS.c.period_start, FACTS.c.period_end, *columns)
+                .where(FACTS.c.status != RETRACTED, or_(*clauses))
+                .order_by(FACTS.c.period_start)
+            )
+            for row in conn.execute(query):
+                by_type[row.type].append(row)
+        starts = {t: [row.period_start for row in rows] for t, rows in by_type.items()}
+        return cls(longest, by_type, starts)
+
+    def overlapping(self, fact_type: str, period: Period) -> Iterator[Any]:
+        """The fetched facts of this type whose period overlaps `period`."""
+        bounds = _bounds(period)
+        rows, starts = self.by_type.get(fact_type, []), self.starts.get(fact_type, [])
+        first = bisect_left(starts, _earlier(bounds.start, self.longest_days))
+        last = bisect_right(starts, bounds.end)
+        for row in rows[first:last]:
+            if row.period_end is not None and row.period_end >= bounds.start:
+                yield row
+
+
+def _merged(spans: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The spans joined where they touch, then across the narrowest gaps until at most
+    MAX_RANGES remain: a few facts too many are fetched, the query stays small."""
+    joined: list[tuple[date, date]] = []
+    for lo, hi in sorted(spans):
+        if joined and (lo - joined[-1][1]).days <= 1:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], hi))
+        else:
+            joined.append((lo, hi))
+    if len(joined) <= MAX_RANGES:
+        return joined
+    gaps = sorted(range(1, len(joined)), key=lambda i: joined[i][0] - joined[i - 1][1])
+    closed = set(gaps[: len(joined) - MAX_RANGES])
+    merged = [joined[0]]
+    for i in range(1, len(joined)):
+        if i in closed:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], joined[i][1]))
+        else:
+            merged.append(joined[i])
+    return merged
