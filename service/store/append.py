@@ -248,7 +248,7 @@ def _replay(
         raise IdempotencyConflict(
             "This Idempotency-Key was used before with a different request body; "
             "use a new key for a new request.",
-            pointer=("Idempotency-Key",),
+            pointer=("header", "idempotency-key"),
         )
     return AppendResult.model_validate(row.response)
 
