@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
@@ -11,6 +13,16 @@ from service.settings import Settings
 
 SQLITE_BEGIN = "sqlite_begin"
 """Execution option: `IMMEDIATE` makes a SQLite transaction take the write lock at BEGIN."""
+
+
+def json_text(value: Any) -> str:
+    """JSON for the JSON columns. orjson's is several times faster than the standard
+    encoder, which an append of a thousand events feels; the standard encoder takes
+    what orjson refuses (an integer beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -21,6 +33,7 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=10,
         pool_pre_ping=True,
+        json_serializer=json_text,
     )
 
 
@@ -32,6 +45,7 @@ def _sqlite_engine(settings: Settings) -> Engine:
         settings.database_url,
         connect_args={"check_same_thread": False, "timeout": 30},
         poolclass=StaticPool if path is None else None,
+        json_serializer=json_text,
     )
 
     @event.listens_for(engine, "connect")

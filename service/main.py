@@ -15,6 +15,7 @@ from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
 from service.api.problems import install_problem_handlers
+from service.api.repeated_reads import RepeatedReads
 from service.api.v1 import (
     admin,
     audit,
@@ -122,4 +123,5 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     mount_docs(app)
     install_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RepeatedReads)  # outermost: a repeated read skips everything else
     return app

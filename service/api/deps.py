@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +13,7 @@ from service.gazetteer import Gazetteer
 from service.projections.cache import ViewCache
 from service.settings import Settings
 from service.store.append import EventStore
+from service.store.head import HeadReader
 from service.store.keys import KeyRing
 
 
@@ -26,9 +27,14 @@ class Ledger:
     keys: KeyRing
     gazetteer: Gazetteer
     views: ViewCache
+    head: HeadReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.head = HeadReader(self.engine)
 
 
-def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> Ledger:
+    # async: a dependency that only looks something up should not cost a thread hop
     ledger: Ledger = request.app.state.ledger
     return ledger
 

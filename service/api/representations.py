@@ -7,9 +7,11 @@ client that sends `If-None-Match` pays nothing while the log is unchanged.
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import Request, Response
@@ -44,7 +46,54 @@ def conditional(request: Request, etag: str) -> Response | None:
     return None
 
 
-def csv_response(rows: Iterable[Mapping[str, Any]], etag: str, filename: str) -> Response:
+GZIP_FROM_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A representation ready to send, and to send again: bytes, media type, headers
+    (all but the ETag, which names the head it is served at)."""
+
+    content: bytes
+    media_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+    gzipped: bytes | None = None
+
+    def compressed(self) -> Rendered:
+        """With a gzip copy, made once for every later request (a view of every city runs
+        to megabytes of JSON, a seventh of that compressed)."""
+        if self.gzipped is not None or len(self.content) < GZIP_FROM_BYTES:
+            return self
+        return replace(self, gzipped=gzip.compress(self.content, compresslevel=6))
+
+    def response(self, etag: str, request: Request | None = None) -> Response:
+        headers = {"ETag": etag, **dict(self.headers)}
+        content = self.content
+        if self.gzipped is not None:
+            headers["Vary"] = "Accept-Encoding"
+            if request is not None and accepts_gzip(request):
+                headers["Content-Encoding"] = "gzip"
+                content = self.gzipped
+        return Response(content, media_type=self.media_type, headers=headers)
+
+
+def accepts_gzip(request: Request) -> bool:
+    for coding in request.headers.get("accept-encoding", "").split(","):
+        name, _, params = coding.partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            weight = params.strip().removeprefix("q=").strip()
+            return weight == "" or _positive(weight)
+    return False
+
+
+def _positive(weight: str) -> bool:
+    try:
+        return float(weight) > 0
+    except ValueError:
+        return False
+
+
+def csv_rendered(rows: Iterable[Mapping[str, Any]], filename: str) -> Rendered:
     buffer = io.StringIO()
     writer: csv.DictWriter[str] | None = None
     for row in rows:
@@ -52,11 +101,35 @@ def csv_response(rows: Iterable[Mapping[str, Any]], etag: str, filename: str) ->
             writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
             writer.writeheader()
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return Response(
-        buffer.getvalue(),
-        media_type=f"{CSV}; charset=utf-8",
-        headers={"ETag": etag, "Content-Disposition": f'inline; filename="{filename}.csv"'},
+    return Rendered(
+        buffer.getvalue().encode("utf-8"),
+        f"{CSV}; charset=utf-8",
+        (("Content-Disposition", f'inline; filename="{filename}.csv"'),),
     )
+
+
+def csv_response(rows: Iterable[Mapping[str, Any]], etag: str, filename: str) -> Response:
+    return csv_rendered(rows, filename).response(etag)
+
+
+def offered_media_types(*, csv: bool, geojson: bool) -> list[str]:
+    return [m for m, able in ((CSV, csv), (GEOJSON, geojson)) if able]
+
+
+def render(
+    media_type: str,
+    body: BaseModel,
+    *,
+    csv_rows: Callable[[], Iterable[Mapping[str, Any]]] | None = None,
+    geojson: Callable[[], dict[str, Any]] | None = None,
+    filename: str = "view",
+) -> Rendered:
+    """The view in the form `wanted_media_type` chose."""
+    if media_type == CSV and csv_rows is not None:
+        return csv_rendered(csv_rows(), filename)
+    if media_type == GEOJSON and geojson is not None:
+        return Rendered(bytes(JSONResponse(geojson()).body), GEOJSON)
+    return Rendered(body.model_dump_json().encode(), "application/json")
 
 
 def represent(
@@ -68,13 +141,10 @@ def represent(
     geojson: Callable[[], dict[str, Any]] | None = None,
     filename: str = "view",
 ) -> Response:
-    offered = [m for m, able in ((CSV, csv_rows), (GEOJSON, geojson)) if able is not None]
+    offered = offered_media_types(csv=csv_rows is not None, geojson=geojson is not None)
     media_type = wanted_media_type(request, offered)
-    if media_type == CSV and csv_rows is not None:
-        return csv_response(csv_rows(), etag, filename)
-    if media_type == GEOJSON and geojson is not None:
-        return JSONResponse(geojson(), media_type=GEOJSON, headers={"ETag": etag})
-    return Response(body.model_dump_json(), media_type="application/json", headers={"ETag": etag})
+    rendered = render(media_type, body, csv_rows=csv_rows, geojson=geojson, filename=filename)
+    return rendered.response(etag)
 
 
 def alternative_media_types(csv: bool = True, geojson: bool = False) -> dict[int | str, Any]:

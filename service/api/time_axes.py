@@ -10,7 +10,8 @@ from fastapi import Depends, Query
 from pydantic import AwareDatetime
 from sqlalchemy import Connection
 
-from service.projections.positions import resolve_position
+from service.domain.moments import Day, Timestamp
+from service.projections.positions import position_at, resolve_position
 
 MAX_POSITION = 2**63 - 1
 
@@ -25,17 +26,21 @@ class TimeAxes:
         """(the position this query looks at, the head now)."""
         return resolve_position(conn, known_at=self.known_at, at_position=self.at_position)
 
+    def position_at(self, conn: Connection, head: int) -> int:
+        """The position this query looks at, for a request answered at `head`."""
+        return position_at(conn, head, known_at=self.known_at, at_position=self.at_position)
 
-def time_axes(
+
+async def time_axes(  # async: no thread hop for a function that only gathers parameters
     as_of: Annotated[
-        date | None,
+        Day | None,
         Query(
             description="The world as reported for this date: facts whose period starts "
             "on or before it. Example: `2023-04-15`.",
         ),
     ] = None,
     known_at: Annotated[
-        AwareDatetime | None,
+        Timestamp | None,
         Query(
             description="What the ledger knew at this time (events and corrections recorded "
             "by then), e.g. `2023-06-01T00:00:00Z`.",

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date
 from difflib import SequenceMatcher
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -55,6 +55,7 @@ def _is_cjk(ch: str) -> bool:
     )
 
 
+@lru_cache(maxsize=8192)  # every event names its places again: fold each name once
 def normalise(text: str) -> str:
     """Fold a place name to the form used as an index key.
 

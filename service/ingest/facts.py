@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from service.domain.envelope import RecordedEvent
 from service.domain.errors import (
@@ -35,6 +35,7 @@ from service.gazetteer import Gazetteer
 from service.ingest.period_search import PeriodSearch, note_periods
 from service.ingest.placing import resolve_payload_places
 from service.store.append import AppendWarning, NewEvent
+from service.store.bulk import insert_rows
 from service.store.tables import FACTS, STREAMS
 
 FLOW_TYPES = frozenset({EventType.workers_dispatched.value, EventType.workers_repatriated.value})
@@ -224,27 +225,55 @@ class FactRules:
             if e.type not in META_TYPES
         ]
         if new_facts:
-            conn.execute(insert(FACTS), new_facts)
+            insert_rows(conn, FACTS, new_facts)
             note_periods(conn, [(f["period_start"], f["period_end"]) for f in new_facts])
+        # One UPDATE statement for all corrections and one for all retractions (a
+        # rebuild replays thousands at a time), each run over its rows in log order;
+        # a fact retracted after a correction in the same batch ends up retracted.
+        corrected_types = _targets(
+            conn,
+            {
+                UUID(str(e.data["target_event_id"]))
+                for e in events
+                if e.type == EventType.fact_corrected
+            },
+        )
+        corrected: list[dict[str, Any]] = []
+        retracted: list[dict[str, Any]] = []
         for e in events:
             if e.type == EventType.fact_corrected:
                 target = UUID(str(e.data["target_event_id"]))
                 replacement = e.data["replacement"]
-                fact_type = conn.execute(
-                    select(FACTS.c.type).where(FACTS.c.event_id == target)
-                ).scalar_one()
-                summary = _summary(fact_type, replacement)  # type: ignore[arg-type]
-                conn.execute(
-                    update(FACTS)
-                    .where(FACTS.c.event_id == target)
-                    .values(status="corrected", current_data=replacement, **summary)
+                summary = _summary(corrected_types[target].type, replacement)  # type: ignore[arg-type]
+                corrected.append(
+                    {"target": target, "new_data": replacement}
+                    | {f"new_{name}": value for name, value in summary.items()}
                 )
-                note_periods(conn, [(summary["period_start"], summary["period_end"])])
             elif e.type == EventType.fact_retracted:
-                target = UUID(str(e.data["target_event_id"]))
-                conn.execute(
-                    update(FACTS).where(FACTS.c.event_id == target).values(status=RETRACTED)
-                )
+                retracted.append({"target": UUID(str(e.data["target_event_id"]))})
+        if corrected:
+            columns = [
+                name.removeprefix("new_") for name in corrected[0] if name.startswith("new_")
+            ]
+            conn.execute(
+                update(FACTS)
+                .where(FACTS.c.event_id == bindparam("target"))
+                .values(
+                    status="corrected",
+                    **{
+                        "current_data" if c == "data" else c: bindparam(f"new_{c}") for c in columns
+                    },
+                ),
+                corrected,
+            )
+            note_periods(conn, [(c["new_period_start"], c["new_period_end"]) for c in corrected])
+        if retracted:
+            conn.execute(
+                update(FACTS)
+                .where(FACTS.c.event_id == bindparam("target"))
+                .values(status=RETRACTED),
+                retracted,
+            )
 
 
 def _targets(conn: Connection, ids: set[UUID]) -> dict[UUID, Target]:

@@ -13,11 +13,12 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from service.domain.envelope import RecordedEvent
 from service.domain.events import EventType
 from service.store.append import AppendWarning, NewEvent
+from service.store.bulk import insert_rows
 from service.store.tables import CORROBORATIONS, FACTS, FLOWS
 
 # event type → (kind of contribution, the payload field holding its places)
@@ -49,6 +50,8 @@ def contribution_rows(
         start = date.fromisoformat(period.get("start") or period["end"])
         end = date.fromisoformat(period["end"]) if period.get("end") else None
     count = data["count"]
+    place_ids = [place["place_id"] for place in places]
+    countries = [place["country"] for place in places]
     return [
         {
             "fact_id": fact_id,
@@ -59,6 +62,11 @@ def contribution_rows(
             "country": place["country"],
             "affiliation": data.get("affiliation") or "unknown",
             "places_in_fact": len(places),
+            "distinct_places": len(set(place_ids)),
+            "distinct_countries": len(set(countries)),
+            "first_of_place": place_ids.index(place["place_id"]) == index,
+            "first_of_country": countries.index(place["country"]) == index,
+            "first_of_fact": index == 0,
             "count_min": count["min"],
             "count_best": count.get("best"),
             "count_max": count.get("max"),
@@ -67,7 +75,7 @@ def contribution_rows(
             "source_id": source_id,
             "reported_on": reported_on,
         }
-        for place in places
+        for index, place in enumerate(places)
     ]
 
 
@@ -88,12 +96,24 @@ class ProjectionRules:
         return []
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        report_dates = _report_dates(conn, {str(e.provenance["source_id"]) for e in events})
-        pending: list[dict[str, Any]] = []
+        """Rows for the batch, built in log order with a few queries for the whole batch
+        (a rebuild replays thousands of events at a time): rows made in the batch are
+        ended in memory; rows stored before it, by one UPDATE per fact, run before the
+        batch's rows are written."""
+        targets = _targets(conn, events)
+        report_dates = _report_dates(
+            conn,
+            {str(e.provenance["source_id"]) for e in events}
+            | {source_id for _, source_id in targets.values()},
+        )
+        rows: list[dict[str, Any]] = []
+        unended: dict[UUID, list[dict[str, Any]]] = {}  # made in this batch, still current
+        stored_ended: dict[UUID, int] = {}  # stored rows' facts → the position ending them
+        corroborations: list[dict[str, Any]] = []
         for event in events:
             if event.type in COUNTED_TYPES:
                 source_id = str(event.provenance["source_id"])
-                pending += contribution_rows(
+                made = contribution_rows(
                     event.id,
                     event.position,
                     event.type,
@@ -101,53 +121,77 @@ class ProjectionRules:
                     source_id,
                     report_dates.get(source_id),
                 )
+                rows += made
+                unended[event.id] = made
                 continue
-            if event.type not in (
-                EventType.fact_corrected,
-                EventType.fact_retracted,
-                EventType.fact_corroborated,
-            ):
+            if event.type not in META_EVENT_TYPES:
                 continue
-            if pending:  # earlier rows first: a later event may supersede them
-                conn.execute(insert(FLOWS), pending)
-                pending = []
-            self._apply_meta(conn, event)
-        if pending:
-            conn.execute(insert(FLOWS), pending)
-
-    def _apply_meta(self, conn: Connection, event: RecordedEvent) -> None:
-        target = UUID(str(event.data["target_event_id"]))
-        if event.type == EventType.fact_corroborated:
-            conn.execute(
-                insert(CORROBORATIONS).values(
-                    event_id=event.id,
-                    fact_id=target,
-                    source_id=event.provenance["source_id"],
-                    position=event.position,
+            target = UUID(str(event.data["target_event_id"]))
+            if event.type == EventType.fact_corroborated:
+                corroborations.append(
+                    {
+                        "event_id": event.id,
+                        "fact_id": target,
+                        "source_id": event.provenance["source_id"],
+                        "position": event.position,
+                    }
                 )
+                continue
+            target_type, source_id = targets[target]
+            if target_type not in COUNTED_TYPES:
+                continue
+            ended = unended.pop(target, None)
+            if ended is not None:
+                for row in ended:
+                    row["superseded_at"] = event.position
+            else:  # its current rows are stored (the check refuses anything after a retraction)
+                stored_ended.setdefault(target, event.position)
+            if event.type == EventType.fact_corrected:
+                replacement = event.data["replacement"]
+                assert isinstance(replacement, dict)
+                made = contribution_rows(
+                    target,
+                    event.position,
+                    target_type,
+                    replacement,
+                    source_id,
+                    report_dates.get(source_id),
+                )
+                rows += made
+                unended[target] = made
+        if stored_ended:
+            conn.execute(
+                update(FLOWS)
+                .where(FLOWS.c.fact_id == bindparam("target"), FLOWS.c.superseded_at.is_(None))
+                .values(superseded_at=bindparam("ended_at")),
+                [{"target": t, "ended_at": p} for t, p in stored_ended.items()],
             )
-            return
-        conn.execute(
-            update(FLOWS)
-            .where(FLOWS.c.fact_id == target, FLOWS.c.superseded_at.is_(None))
-            .values(superseded_at=event.position)
+        insert_rows(conn, FLOWS, rows)
+        insert_rows(conn, CORROBORATIONS, corroborations)
+
+
+META_EVENT_TYPES = frozenset(
+    {EventType.fact_corrected, EventType.fact_retracted, EventType.fact_corroborated}
+)
+
+
+def _targets(conn: Connection, events: Sequence[RecordedEvent]) -> dict[UUID, tuple[str, str]]:
+    """The type and source of each fact a correction or retraction in `events` targets."""
+    wanted = {
+        UUID(str(e.data["target_event_id"]))
+        for e in events
+        if e.type in (EventType.fact_corrected, EventType.fact_retracted)
+    }
+    found: dict[UUID, tuple[str, str]] = {}
+    ids = list(wanted)
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(FACTS.c.event_id, FACTS.c.type, FACTS.c.source_id).where(
+                FACTS.c.event_id.in_(ids[start : start + 500])
+            )
         )
-        if event.type == EventType.fact_corrected:
-            fact = conn.execute(
-                select(FACTS.c.type, FACTS.c.source_id).where(FACTS.c.event_id == target)
-            ).one()
-            replacement = event.data["replacement"]
-            assert isinstance(replacement, dict)
-            rows = contribution_rows(
-                target,
-                event.position,
-                fact.type,
-                replacement,
-                fact.source_id,
-                _report_dates(conn, {fact.source_id}).get(fact.source_id),
-            )
-            if rows:
-                conn.execute(insert(FLOWS), rows)
+        found |= {row.event_id: (row.type, row.source_id) for row in rows}
+    return found
 
 
 def _report_dates(conn: Connection, source_ids: set[str]) -> dict[str, date | None]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -42,8 +43,9 @@ _COLUMN = {
     "affiliation": FLOWS.c.affiliation,
 }
 FLOW_KINDS = ("dispatched", "repatriated")
+# Written out, not bound: only then may a planner use the partial index on stocks.
+IS_STOCK = FLOWS.c.kind == literal_column("'estimate'")
 SHARED_LISTED = 20
-_ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -130,11 +132,15 @@ def _time_filters(query: DeploymentQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, DeploymentGroup]:
+def _fact_groups(conn: Connection, query: DeploymentQuery) -> tuple[Any, list[str], Any]:
+    """(each fact's contribution to each group, with its number of groups; the group
+    names; the condition for a contribution to count in this query)."""
     dims = [_COLUMN[name].label(name) for name in query.group_by]
     if query.month:
         dims.append(_month(conn).label("month"))
     names = [d.name for d in dims]
+    if query.countries is None and query.place_ids is None:
+        return _flat_fact_groups(query, dims, names)
     scope = _in_scope(query).label("in_scope")
 
     per_fact = (
@@ -150,6 +156,7 @@ def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, Deplo
             func.max(case((FLOWS.c.count_max.is_(None), 1), else_=0)).label("open_max"),
             func.min(FLOWS.c.source_id).label("source_id"),
             func.min(FLOWS.c.reported_on).label("reported_on"),
+            func.min(FLOWS.c.period_start).label("period_start"),
         )
         .where(FLOWS.c.kind.in_(FLOW_KINDS), *_time_filters(query))
         .group_by(FLOWS.c.fact_id, FLOWS.c.kind, *dims, scope)
@@ -164,77 +171,188 @@ def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, Deplo
         g.in_scope == 1,
         g.fact_affiliation == query.affiliation if query.affiliation else true(),
     )
-    keys = [g[name] for name in names]
-    single = g.groups == 1
-    totals = (
+    return with_groups, names, in_scope
+
+
+def _flat_fact_groups(
+    query: DeploymentQuery, dims: list[Any], names: list[str]
+) -> tuple[Any, list[str], Any]:
+    """`_fact_groups` without a scope, in one pass and no window: each row knows how
+    many places and countries its fact names and whether it is the first row of its
+    place, country and fact (`contribution_rows`), so a fact's contribution to a group
+    is one row and its number of groups a column."""
+    first: ColumnElement[Any]
+    groups: ColumnElement[Any]
+    if "place" in names:
+        first, groups = FLOWS.c.first_of_place, FLOWS.c.distinct_places
+    elif "country" in names:
+        first, groups = FLOWS.c.first_of_country, FLOWS.c.distinct_countries
+    else:  # affiliation and month are the fact's own: one group each
+        first, groups = FLOWS.c.first_of_fact, literal(1)
+    with_groups = (
         select(
-            g.kind,
-            *keys,
-            func.sum(case((single, g.cmin), else_=0)).label("min_sum"),
-            func.sum(case((single, g.cbest), else_=None)).label("best_sum"),
-            func.sum(case((or_(~single, g.cbest.is_(None)), 1), else_=0)).label("best_missing"),
-            func.sum(g.cmax).label("max_sum"),
-            func.sum(g.open_max).label("max_open"),
-            func.count().label("facts"),
-            func.sum(case((single, 0), else_=1)).label("shared_facts"),
-            func.min(g.reported_on).label("first_reported"),
-            func.max(g.reported_on).label("last_reported"),
+            FLOWS.c.fact_id,
+            FLOWS.c.kind,
+            *dims,
+            literal(1).label("in_scope"),
+            FLOWS.c.affiliation.label("fact_affiliation"),
+            FLOWS.c.count_min.label("cmin"),
+            FLOWS.c.count_best.label("cbest"),
+            FLOWS.c.count_max.label("cmax"),
+            case((FLOWS.c.count_max.is_(None), 1), else_=0).label("open_max"),
+            FLOWS.c.source_id,
+            FLOWS.c.reported_on,
+            FLOWS.c.period_start,
+            groups.label("groups"),
         )
-        .where(in_scope)
-        .group_by(g.kind, *keys)
+        .where(FLOWS.c.kind.in_(FLOW_KINDS), *_time_filters(query), first)
+        # a subquery, not a CTE: read again where used rather than stored once in full
+        .subquery("with_groups")
     )
+    g = with_groups.c
+    in_scope = g.fact_affiliation == query.affiliation if query.affiliation else true()
+    return with_groups, names, in_scope
+
+
+def _sums(g: Any) -> list[Any]:
+    """Per group: unshared facts add their bounds, shared ones only their max."""
+    single = g.groups == 1
+    return [
+        func.sum(case((single, g.cmin), else_=0)).label("min_sum"),
+        func.sum(case((single, g.cbest), else_=None)).label("best_sum"),
+        func.sum(case((or_(~single, g.cbest.is_(None)), 1), else_=0)).label("best_missing"),
+        func.sum(g.cmax).label("max_sum"),
+        func.sum(g.open_max).label("max_open"),
+        func.count().label("facts"),
+        func.sum(case((single, 0), else_=1)).label("shared_facts"),
+        func.min(g.reported_on).label("first_reported"),
+        func.max(g.reported_on).label("last_reported"),
+    ]
+
+
+def _flow_totals(row: Any) -> FlowTotals:
+    bounds = Bounds(
+        int(row.min_sum),
+        None if row.best_missing else int(row.best_sum or 0),
+        None if row.max_open else int(row.max_sum or 0),
+    )
+    return FlowTotals(bounds=bounds, facts=int(row.facts))
+
+
+@dataclass
+class _Sums:
+    """`_sums` added up over rows of it (one per source)."""
+
+    min_sum: int = 0
+    best_sum: int = 0
+    best_missing: int = 0
+    max_sum: int = 0
+    max_open: int = 0
+    facts: int = 0
+
+    def add(self, row: Any) -> None:
+        self.min_sum += int(row.min_sum)
+        self.best_sum += int(row.best_sum or 0)
+        self.best_missing += int(row.best_missing)
+        self.max_sum += int(row.max_sum or 0)
+        self.max_open += int(row.max_open)
+        self.facts += int(row.facts)
+
+
+def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, DeploymentGroup]:
+    with_groups, names, in_scope = _fact_groups(conn, query)
+    g = with_groups.c
+    keys = [g[name] for name in names]
+    # SQLite sorts the rows for every GROUP BY: one sort, with the source in its key,
+    # then sums per group here. PostgreSQL hashes: two small aggregations are faster.
+    by_source = conn.dialect.name != "postgresql"
+    grouped = [g.kind, *keys, *([g.source_id] if by_source else [])]
+    totals = select(*grouped, *_sums(g)).where(in_scope).group_by(*grouped)
     groups: dict[GroupKey, DeploymentGroup] = {}
+    flows: dict[tuple[str, GroupKey], _Sums] = defaultdict(_Sums)
+    sources: dict[GroupKey, set[str]] = defaultdict(set)
     for row in conn.execute(totals):
         key = tuple(str(row._mapping[n]) for n in names)
         group = groups.setdefault(key, DeploymentGroup(key=dict(zip(names, key, strict=True))))
-        bounds = Bounds(
-            int(row.min_sum),
-            None if row.best_missing else int(row.best_sum or 0),
-            None if row.max_open else int(row.max_sum or 0),
-        )
-        flow = FlowTotals(bounds=bounds, facts=int(row.facts))
-        if row.kind == "dispatched":
-            group.dispatched = flow
-        else:
-            group.repatriated = flow
+        flows[row.kind, key].add(row)
+        if by_source:
+            sources[key].add(row.source_id)
+        group.events += int(row.facts)  # each fact once per group; corroborations come next
         group.shared_total += int(row.shared_facts)
         group.first_reported = _earliest(group.first_reported, row.first_reported)
         group.last_reported = _latest(group.last_reported, row.last_reported)
+    for (kind, key), sums in flows.items():
+        if kind == "dispatched":
+            groups[key].dispatched = _flow_totals(sums)
+        else:
+            groups[key].repatriated = _flow_totals(sums)
 
-    _count_sources(conn, with_groups, in_scope, keys, names, query.position, groups)
+    if not by_source:
+        sources = _sources(conn, with_groups, in_scope, keys, names)
+    _count_corroborations(conn, with_groups, in_scope, keys, names, query.position, sources, groups)
+    for key, behind in sources.items():
+        if key in groups:
+            groups[key].sources = len(behind)
     _list_shared(conn, with_groups, in_scope, keys, names, groups)
     return groups
 
 
-def _count_sources(
+def _source_list(conn: Connection, source_id: Any) -> Any:
+    """Source ids, comma-separated (no source id has a comma)."""
+    if conn.dialect.name == "postgresql":
+        return func.string_agg(source_id, literal_column("','"))
+    return func.group_concat(source_id)
+
+
+def _sources(
+    conn: Connection, with_groups: Any, in_scope: Any, keys: list[Any], names: list[str]
+) -> dict[GroupKey, set[str]]:
+    """The sources of each group's facts. (Grouped by source, then listed per group:
+    a hash aggregation, where a DISTINCT would sort every row.)"""
+    g = with_groups.c
+    per_source = select(*keys, g.source_id).where(in_scope).group_by(*keys, g.source_id).subquery()
+    p = per_source.c
+    listed = select(*[p[n] for n in names], _source_list(conn, p.source_id).label("sources"))
+    sources: dict[GroupKey, set[str]] = defaultdict(set)
+    for row in conn.execute(listed.group_by(*[p[n] for n in names])):
+        sources[tuple(str(row._mapping[n]) for n in names)] = set(row.sources.split(","))
+    return sources
+
+
+def _count_corroborations(
     conn: Connection,
     with_groups: Any,
     in_scope: ColumnElement[bool],
     keys: list[Any],
     names: list[str],
     position: int,
+    sources: dict[GroupKey, set[str]],
     groups: dict[GroupKey, DeploymentGroup],
 ) -> None:
-    """Distinct sources and events per group: the facts' and their corroborations'."""
+    """Add the corroborations of each group's facts: their events, and their sources."""
     g = with_groups.c
-    own = select(*keys, g.source_id.label("source_id"), g.fact_id.label("event")).where(in_scope)
     corroborating = (
-        select(*keys, CORROBORATIONS.c.source_id, CORROBORATIONS.c.event_id.label("event"))
+        select(
+            *keys,
+            CORROBORATIONS.c.source_id,
+            func.count(func.distinct(CORROBORATIONS.c.event_id)).label("events"),
+        )
         .join_from(with_groups, CORROBORATIONS, CORROBORATIONS.c.fact_id == g.fact_id)
-        .where(in_scope, CORROBORATIONS.c.position <= position)
+        .where(
+            in_scope,
+            CORROBORATIONS.c.position <= position,
+            # the few corroborated facts, looked up by id rather than every fact scanned
+            g.fact_id.in_(
+                select(CORROBORATIONS.c.fact_id).where(CORROBORATIONS.c.position <= position)
+            ),
+        )
+        .group_by(*keys, CORROBORATIONS.c.source_id)
     )
-    both = own.union_all(corroborating).subquery("behind")
-    b = both.c
-    query = select(
-        *[b[n] for n in names],
-        func.count(func.distinct(b.source_id)).label("sources"),
-        func.count(func.distinct(b.event)).label("events"),
-    ).group_by(*[b[n] for n in names])
-    for row in conn.execute(query):
+    for row in conn.execute(corroborating):
         key = tuple(str(row._mapping[n]) for n in names)
         if key in groups:
-            groups[key].sources = int(row.sources)
-            groups[key].events = int(row.events)
+            groups[key].events += int(row.events)
+            sources[key].add(row.source_id)
 
 
 def _list_shared(
@@ -245,11 +363,27 @@ def _list_shared(
     names: list[str],
     groups: dict[GroupKey, DeploymentGroup],
 ) -> None:
-    """Name the joint counts of each group, with their partners (the first few)."""
+    """Name the joint counts of each group, with their partners (the first few, by id)."""
     g = with_groups.c
-    shared_rows = select(g.fact_id, *keys, g.cmin, g.cbest, g.cmax, g.in_scope).where(g.groups > 1)
+    # Only the counts some group lists are read, with all their places: a ledger of
+    # a million facts has a few thousand of them, not the hundreds of thousands shared.
+    ranked = (
+        select(
+            g.fact_id,
+            func.row_number().over(partition_by=keys, order_by=g.fact_id).label("rank"),
+        )
+        .where(g.groups > 1, in_scope)
+        .subquery("ranked")
+    )
+    listed_ids = select(ranked.c.fact_id).where(ranked.c.rank <= SHARED_LISTED)
+    # Partners outside the filters are named too, but only a count the row itself
+    # takes part in (its place *and* its affiliation) is listed on it.
+    listed = case((in_scope, 1), else_=0).label("in_scope")
+    shared_rows = select(g.fact_id, *keys, g.cmin, g.cbest, g.cmax, listed).where(
+        g.groups > 1, g.fact_id.in_(listed_ids)
+    )
     members: dict[UUID, list[tuple[GroupKey, Bounds, bool]]] = defaultdict(list)
-    for row in conn.execute(shared_rows.order_by(g.fact_id).limit(50_000)):
+    for row in conn.execute(shared_rows.order_by(g.fact_id)):
         key = tuple(str(row._mapping[n]) for n in names)
         members[row.fact_id].append(
             (key, Bounds(row.cmin, row.cbest, row.cmax), bool(row.in_scope))
@@ -259,7 +393,7 @@ def _list_shared(
             group = groups.get(key)
             if group is None or not scoped or len(group.shared) >= SHARED_LISTED:
                 continue
-            partners = ["/".join(k) for k, _, _ in places if k != key]
+            partners = list(dict.fromkeys("/".join(k) for k, _, _ in places if k != key))
             group.shared.append(SharedCount(fact_id, bounds, partners))
 
 
@@ -284,50 +418,85 @@ def fold_estimates(
     if not any(n in ("place", "country") for n in names):
         return
     level = FLOWS.c.place_id == func.lower(FLOWS.c.country) if "place" not in names else true()
+    stocks = [
+        IS_STOCK,
+        visible(query.position),
+        FLOWS.c.period_start <= as_of,
+        level,
+        *([FLOWS.c.affiliation == query.affiliation] if query.affiliation else []),
+        # a stock counts only inside the filters, whatever the grouping: a stock for
+        # Dandong is not in a view of Russia, nor Russia's in a view of Moscow
+        *([FLOWS.c.country.in_(query.countries)] if query.countries is not None else []),
+        *([FLOWS.c.place_id.in_(query.place_ids)] if query.place_ids is not None else []),
+    ]
     rows = conn.execute(
         select(
             *dims, FLOWS.c.period_start, FLOWS.c.count_min, FLOWS.c.count_best, FLOWS.c.count_max
         )
-        .where(
-            FLOWS.c.kind == "estimate",
-            visible(query.position),
-            FLOWS.c.period_start <= as_of,
-            level,
-            *([FLOWS.c.affiliation == query.affiliation] if query.affiliation else []),
-        )
+        .where(*stocks)
         .order_by(FLOWS.c.period_start, FLOWS.c.position)
     )
     latest: dict[GroupKey, tuple[date, Bounds]] = {}
     for row in rows:
         key = tuple(str(row._mapping[n]) for n in names)
-        if (
-            query.countries is not None
-            and "country" in names
-            and row._mapping["country"] not in query.countries
-        ):
-            continue
-        if (
-            query.place_ids is not None
-            and "place" in names
-            and row._mapping["place"] not in query.place_ids
-        ):
-            continue
         latest[key] = (row.period_start, Bounds(row.count_min, row.count_best, row.count_max))
+    if not latest:
+        return
+    after = _flows_after_stocks(conn, query, as_of, dims, stocks)
     for key, (stock_date, stock) in latest.items():
-        after = DeploymentQuery(
-            group_by=query.group_by,
-            position=query.position,
-            as_of=as_of,
-            period_from=stock_date + _ONE_DAY,
-            countries=query.countries,
-            place_ids=query.place_ids,
-            affiliation=query.affiliation,
-        )
-        flows = fold_flows(conn, after).get(key)
+        flows = after.get(key)
         present = stock if flows is None else add(stock, flows.net_flow)
         group = groups.setdefault(key, DeploymentGroup(key=dict(zip(names, key, strict=True))))
         group.estimated_present = clamp_at_zero(present)
         group.estimate_as_of = stock_date
+
+
+def _flows_after_stocks(
+    conn: Connection,
+    query: DeploymentQuery,
+    as_of: date,
+    dims: list[Any],
+    stocks: list[ColumnElement[bool]],
+) -> dict[GroupKey, DeploymentGroup]:
+    """Per group, the flows whose period starts after its latest stock and by `as_of`.
+
+    One fold for all groups (the facts joined to each group's stock date), not one
+    per group: each fact counts as shared or not exactly as in the fold of that
+    group's dates alone, since a fact's places all share its period.
+    """
+    names = [d.name for d in dims]
+    stock_dates = (
+        select(*dims, func.max(FLOWS.c.period_start).label("stock_date"))
+        .where(*stocks)
+        .group_by(*dims)
+        .subquery("stock_dates")
+    )
+    since = DeploymentQuery(
+        group_by=query.group_by,
+        position=query.position,
+        as_of=as_of,
+        countries=query.countries,
+        place_ids=query.place_ids,
+        affiliation=query.affiliation,
+    )
+    with_groups, _, in_scope = _fact_groups(conn, since)
+    g = with_groups.c
+    keys = [g[name] for name in names]
+    totals = (
+        select(g.kind, *keys, *_sums(g))
+        .join_from(with_groups, stock_dates, and_(*[g[n] == stock_dates.c[n] for n in names]))
+        .where(in_scope, g.period_start > stock_dates.c.stock_date)
+        .group_by(g.kind, *keys)
+    )
+    after: dict[GroupKey, DeploymentGroup] = {}
+    for row in conn.execute(totals):
+        key = tuple(str(row._mapping[n]) for n in names)
+        group = after.setdefault(key, DeploymentGroup(key=dict(zip(names, key, strict=True))))
+        if row.kind == "dispatched":
+            group.dispatched = _flow_totals(row)
+        else:
+            group.repatriated = _flow_totals(row)
+    return after
 
 
 def facts_behind(

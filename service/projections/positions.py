@@ -23,9 +23,16 @@ def resolve_position(
 ) -> tuple[int, int]:
     """(the position to look at, the head now). Both axes given: the earlier wins."""
     head = read_head(conn).position
+    return position_at(conn, head, known_at=known_at, at_position=at_position), head
+
+
+def position_at(
+    conn: Connection, head: int, *, known_at: datetime | None, at_position: int | None
+) -> int:
+    """The position to look at, given the head a request was answered at."""
     position = head
     if at_position is not None:
         position = min(position, at_position)
     if known_at is not None:
         position = min(position, position_known_at(conn, known_at))
-    return position, head
+    return position

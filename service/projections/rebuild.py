@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, delete, select
 
 from service.db import SQLITE_BEGIN
+from service.domain.envelope import RecordedEvent
 from service.store.append import AppendRules, lock_head
-from service.store.read import EventFilter, read_events
-from service.store.tables import CORROBORATIONS, FACTS, FLOWS
+from service.store.tables import CORROBORATIONS, EVENTS, FACTS, FLOWS
 
 DERIVED: tuple[Table, ...] = (FACTS, FLOWS, CORROBORATIONS)
-CHUNK = 5000
+CHUNK = 10_000
 SHOWN_DIFFERENCES = 20
 
 
@@ -38,11 +38,31 @@ def _replay(conn: Connection, rules: Sequence[AppendRules]) -> int:
     for table in DERIVED:
         conn.execute(delete(table))
     after, replayed = 0, 0
-    while events := read_events(conn, EventFilter(after=after), CHUNK):
+    while events := _recorded_events(conn, after, CHUNK):
         for rule in rules:
             rule.apply(conn, events)
         after, replayed = events[-1].position, replayed + len(events)
+    if conn.dialect.name == "postgresql":  # the planner's picture of the tables is stale
+        conn.exec_driver_sql(f"ANALYZE {', '.join(t.name for t in DERIVED)}")
     return replayed
+
+
+_ENVELOPE_FIELDS = tuple(RecordedEvent.model_fields)
+
+
+def _recorded_events(conn: Connection, after: int, limit: int) -> list[RecordedEvent]:
+    """The log from `after` on, as stored. Not validated again: every event was when it
+    was appended, and a replay of a million spends most of its time there otherwise."""
+    rows = conn.execute(
+        select(*[EVENTS.c[name] for name in _ENVELOPE_FIELDS])
+        .where(EVENTS.c.position > after)
+        .order_by(EVENTS.c.position)
+        .limit(limit)
+    )
+    return [
+        RecordedEvent.model_construct(**dict(zip(_ENVELOPE_FIELDS, row, strict=True)))
+        for row in rows
+    ]
 
 
 def rebuild_projections(engine: Engine, rules: Sequence[AppendRules]) -> RebuildReport:

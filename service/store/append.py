@@ -3,12 +3,16 @@
 Every append takes the single `log_head` row first (PostgreSQL: `FOR UPDATE`;
 SQLite: `BEGIN IMMEDIATE`). Holding it to commit means positions are handed out
 in commit order, so a reader following `position > N` never misses an event
-that commits later with a smaller position. Batches pay for the lock once.
+that commits later with a smaller position. Batches pay for the lock once, and
+so do appends that arrive together (see `EventStore`: group commit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -23,6 +27,7 @@ from service.domain.chain import event_hash
 from service.domain.envelope import RecordedEvent
 from service.domain.errors import IdempotencyConflict, WrongExpectedVersion
 from service.domain.events import stream_of
+from service.store.bulk import insert_rows
 from service.store.tables import EVENTS, IDEMPOTENCY, STREAMS
 from service.store.tables import LOG_HEAD as HEAD
 
@@ -95,11 +100,59 @@ class Head:
     hash: str
 
 
+MAX_GROUP_EVENTS = 1000
+"""A group commit takes waiting appends up to this many events (always one append)."""
+
+GATHER_SECONDS = 0.002
+"""After a group of several appends, the next leader waits up to this long for as many
+to arrive again (their writers are busy reading their answers): a longer wait for
+each, far fewer commits. A lone writer never waits (PostgreSQL's `commit_delay`)."""
+
+Stamp = tuple[str, str | None]
+"""Who records an event, and under which Idempotency-Key."""
+
+
+@dataclass
+class _Waiting:
+    """One `append` call, waiting to be written by whichever thread leads the next group."""
+
+    events: Sequence[NewEvent]
+    principal: str
+    idempotency: IdempotencyRequest | None
+    woken: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False
+    outcome: AppendOutcome | None = None
+    failure: BaseException | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome is not None or self.failure is not None
+
+    @property
+    def stamps(self) -> list[Stamp]:
+        key = self.idempotency.key if self.idempotency else None
+        return [(self.principal, key)] * len(self.events)
+
+
 @dataclass
 class EventStore:
+    """Appends events; concurrent appends in one process share a transaction (group commit).
+
+    While one thread writes, others queue. When it commits, the first in the queue
+    leads the next group: every append waiting then (up to MAX_GROUP_EVENTS events)
+    goes into one transaction under one lock and one commit, instead of each paying
+    for them in turn. Each append still lands whole or not at all: a group that is
+    refused is rolled back and written again append by append, each in a savepoint,
+    so only the faulty append fails, with its own error.
+    """
+
     engine: Engine
     rules: Sequence[AppendRules] = field(default_factory=list)
     idempotency_ttl: timedelta = timedelta(hours=48)
+    _queue: deque[_Waiting] = field(default_factory=deque, init=False, repr=False)
+    _guard: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
+    _writing: bool = field(default=False, init=False, repr=False)
+    _last_group: int = field(default=1, init=False, repr=False)
 
     def append(
         self,
@@ -108,39 +161,174 @@ class EventStore:
         principal: str,
         idempotency: IdempotencyRequest | None = None,
     ) -> AppendOutcome:
-        with self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
-            with conn.begin():
-                head = lock_head(conn)
-                if idempotency is not None:
-                    replay = _replay(conn, principal, idempotency)
-                    if replay is not None:
-                        return AppendOutcome(replay, replayed=True)
-                checked: Sequence[NewEvent] = events
-                for rule in self.rules:
-                    checked = rule.check(conn, checked)
-                warnings = [w for rule in self.rules for w in rule.warnings(conn, checked)]
-                recorded = self._write(conn, head, checked, principal, idempotency)
-                for rule in self.rules:
-                    rule.apply(conn, recorded)
-                result = AppendResult(events=recorded, warnings=warnings)
-                if idempotency is not None:
-                    self._remember(conn, principal, idempotency, result)
-            return AppendOutcome(result)
+        """Record `events` atomically, or raise why not (a LedgerError for the client)."""
+        waiting = _Waiting(events, principal, idempotency)
+        with self._guard:
+            self._queue.append(waiting)
+            if not self._writing:
+                self._writing = waiting.leads = True
+            self._guard.notify_all()  # a leader may be gathering
+        if not waiting.leads:
+            waiting.woken.wait()
+        if not waiting.answered:  # woken to lead: its own append comes first
+            self._lead()
+        if waiting.failure is not None:
+            raise waiting.failure
+        assert waiting.outcome is not None
+        return waiting.outcome
+
+    def _lead(self) -> None:
+        with self._guard:
+            if self._last_group > 1:
+                expected = self._last_group
+                self._guard.wait_for(lambda: len(self._queue) >= expected, GATHER_SECONDS)
+            group = [self._queue.popleft()]
+            size = len(group[0].events)
+            while self._queue and size + len(self._queue[0].events) <= MAX_GROUP_EVENTS:
+                size += len(self._queue[0].events)
+                group.append(self._queue.popleft())
+            self._last_group = len(group)
+        try:
+            answers = self._write_group(group)
+        except BaseException as failure:  # nothing of the group was committed
+            answers = [failure] * len(group)
+        for waiting, answer in zip(group, answers, strict=True):
+            if isinstance(answer, AppendOutcome):
+                waiting.outcome = answer
+            else:
+                waiting.failure = answer
+        with self._guard:
+            if self._queue:
+                self._queue[0].leads = True
+                self._queue[0].woken.set()
+            else:
+                self._writing = False
+        for waiting in group:
+            waiting.woken.set()
+
+    def _write_group(self, group: list[_Waiting]) -> list[AppendOutcome | BaseException]:
+        if len(group) == 1:  # the plain case: an error rolls everything back
+            with self._transaction() as (conn, head):
+                outcome, _ = self._append_one(conn, head, group[0])
+            return [outcome]
+        keys = [(w.principal, w.idempotency.key) for w in group if w.idempotency]
+        if len(keys) == len(set(keys)):  # else a retry races its original: one at a time
+            try:
+                with self._transaction() as (conn, head):
+                    return self._write_together(conn, head, group)
+            except Exception:  # refused as a whole, nothing written: now each on its own
+                pass
+        with self._transaction() as (conn, head):
+            return self._append_one_by_one(conn, head, group)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[tuple[Connection, Head]]:
+        """A connection in a transaction holding the append lock, committed at the end."""
+        connection = self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with connection as conn, conn.begin():
+            yield conn, lock_head(conn)
+
+    def _append_one(
+        self, conn: Connection, head: Head, waiting: _Waiting
+    ) -> tuple[AppendOutcome, Head]:
+        if waiting.idempotency is not None:
+            replay = _replay(conn, waiting.principal, waiting.idempotency)
+            if replay is not None:
+                return AppendOutcome(replay, replayed=True), head
+        checked = self._checked(conn, waiting.events)
+        warnings = [w for rule in self.rules for w in rule.warnings(conn, checked)]
+        recorded, head = self._write(conn, head, checked, waiting.stamps)
+        for rule in self.rules:
+            rule.apply(conn, recorded)
+        result = AppendResult(events=recorded, warnings=warnings)
+        if waiting.idempotency is not None:
+            self._remember(conn, waiting.principal, waiting.idempotency, result)
+        return AppendOutcome(result), head
+
+    def _append_one_by_one(
+        self, conn: Connection, head: Head, group: list[_Waiting]
+    ) -> list[AppendOutcome | BaseException]:
+        answers: list[AppendOutcome | BaseException] = []
+        for waiting in group:
+            savepoint = conn.begin_nested()
+            try:
+                outcome, head = self._append_one(conn, head, waiting)
+            except Exception as refused:
+                savepoint.rollback()
+                answers.append(refused)
+            else:
+                savepoint.commit()
+                answers.append(outcome)
+        return answers
+
+    def _write_together(
+        self, conn: Connection, head: Head, group: list[_Waiting]
+    ) -> list[AppendOutcome | BaseException]:
+        answers: list[AppendOutcome | None] = []
+        for waiting in group:
+            replay = (
+                _replay(conn, waiting.principal, waiting.idempotency)
+                if waiting.idempotency is not None
+                else None
+            )
+            answers.append(None if replay is None else AppendOutcome(replay, replayed=True))
+        writing = [w for w, answer in zip(group, answers, strict=True) if answer is None]
+        checked = self._checked(conn, [e for w in writing for e in w.events])
+        warnings = [w for rule in self.rules for w in rule.warnings(conn, checked)]
+        recorded, _ = self._write(conn, head, checked, [s for w in writing for s in w.stamps])
+        for rule in self.rules:
+            rule.apply(conn, recorded)
+        start = 0
+        for index, waiting in enumerate(group):
+            if answers[index] is not None:
+                continue
+            end = start + len(waiting.events)
+            result = AppendResult(
+                events=recorded[start:end],
+                warnings=[
+                    w.model_copy(update={"index": w.index - start})
+                    for w in warnings
+                    if start <= w.index < end
+                ],
+            )
+            if waiting.idempotency is not None:
+                self._remember(conn, waiting.principal, waiting.idempotency, result)
+            answers[index] = AppendOutcome(result)
+            start = end
+        return [answer for answer in answers if answer is not None]  # all are, now
+
+    def _checked(self, conn: Connection, events: Sequence[NewEvent]) -> Sequence[NewEvent]:
+        checked: Sequence[NewEvent] = events
+        for rule in self.rules:
+            checked = rule.check(conn, checked)
+        return checked
 
     def _write(
         self,
         conn: Connection,
         head: Head,
         events: Sequence[NewEvent],
-        principal: str,
-        idempotency: IdempotencyRequest | None,
-    ) -> list[RecordedEvent]:
-        versions = _stream_versions(conn, {e.stream for e in events})
+        stamps: Sequence[Stamp],
+    ) -> tuple[list[RecordedEvent], Head]:
+        opened = [
+            {
+                "stream": event.stream,
+                "source_id": event.source_id,
+                "version": 0,
+                "opened_at_position": head.position + 1 + index,
+            }
+            for index, event in enumerate(events)
+            if event.opens_stream
+        ]
+        if opened:
+            conn.execute(insert(STREAMS), opened)
+        versions = _advance_streams(conn, Counter(e.stream for e in events))
         now = datetime.now(UTC)
         position, prev_hash = head.position, head.hash
         recorded: list[RecordedEvent] = []
-        opened: list[dict[str, Any]] = []
-        for index, event in enumerate(events):
+        for index, (event, (principal, idempotency_key)) in enumerate(
+            zip(events, stamps, strict=True)
+        ):
             current = versions.get(event.stream, 0)
             if event.expected_version is not None and event.expected_version != current:
                 raise WrongExpectedVersion(
@@ -151,16 +339,9 @@ class EventStore:
                 )
             position += 1
             versions[event.stream] = current + 1
-            if event.opens_stream:
-                opened.append(
-                    {
-                        "stream": event.stream,
-                        "source_id": event.source_id,
-                        "version": 0,
-                        "opened_at_position": position,
-                    }
-                )
-            envelope = RecordedEvent(
+            # Every value is already checked (the payload by its model, the rest made
+            # here): constructing skips validating each event's JSON a second time.
+            envelope = RecordedEvent.model_construct(
                 id=uuid7(),
                 position=position,
                 stream=event.stream,
@@ -173,20 +354,16 @@ class EventStore:
                 recorded_by=principal,
                 hash="",
                 prev_hash=prev_hash,
-                idempotency_key=idempotency.key if idempotency else None,
+                idempotency_key=idempotency_key,
                 correlation_id=event.correlation_id,
                 causation_id=event.causation_id,
             )
             envelope.hash = event_hash(prev_hash, envelope.hashed_fields())
             prev_hash = envelope.hash
             recorded.append(envelope)
-        if opened:
-            conn.execute(insert(STREAMS), opened)
-        conn.execute(insert(EVENTS), [_row(e) for e in recorded])
-        for stream, version in versions.items():
-            conn.execute(update(STREAMS).where(STREAMS.c.stream == stream).values(version=version))
+        insert_rows(conn, EVENTS, [_row(e) for e in recorded])
         conn.execute(update(HEAD).where(HEAD.c.id == 1).values(position=position, hash=prev_hash))
-        return recorded
+        return recorded, Head(position, prev_hash)
 
     def _remember(
         self,
@@ -227,11 +404,21 @@ def read_head(conn: Connection) -> Head:
     return Head(position=row.position, hash=row.hash)
 
 
-def _stream_versions(conn: Connection, streams: set[str]) -> dict[str, int]:
-    rows = conn.execute(
-        select(STREAMS.c.stream, STREAMS.c.version).where(STREAMS.c.stream.in_(streams))
-    )
-    return {row.stream: row.version for row in rows}
+def _advance_streams(conn: Connection, appended: Counter[str]) -> dict[str, int]:
+    """Move each stream's version on by its events; the versions before, per stream.
+
+    One UPDATE … RETURNING per stream rather than a read and a write: a version
+    conflict found afterwards rolls the update back with the rest."""
+    before: dict[str, int] = {}
+    for stream, count in appended.items():
+        moved = conn.execute(
+            update(STREAMS)
+            .where(STREAMS.c.stream == stream)
+            .values(version=STREAMS.c.version + count)
+            .returning(STREAMS.c.version)
+        ).scalar_one_or_none()
+        before[stream] = 0 if moved is None else moved - count
+    return before
 
 
 def _replay(

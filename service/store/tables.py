@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, MetaData, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from service.store.types import BigIntPK, JSONDocument, UTCDateTime
@@ -155,6 +155,14 @@ class FlowContribution(SQLModel, table=True):
         Index("ix_flow_current", "superseded_at", "kind", "place_id", "affiliation"),
         Index("ix_flow_fact", "fact_id"),
         Index("ix_flow_position", "position"),
+        # Stocks are a few rows among a great many flows. (Partial, so that no fold
+        # over the flows is tempted to walk an index on `kind`.)
+        Index(
+            "ix_flow_stocks",
+            "period_start",
+            sqlite_where=text("kind = 'estimate'"),
+            postgresql_where=text("kind = 'estimate'"),
+        ),
     )
 
     id: int | None = Field(
@@ -171,6 +179,15 @@ class FlowContribution(SQLModel, table=True):
     country: str = Field(max_length=2)
     affiliation: str = Field(max_length=16)
     places_in_fact: int
+    # How the fact version shares its count, fixed when the row is made so that a
+    # fold needs no window over each fact: how many distinct places and countries
+    # it names, and whether this row is the first of its place, of its country, of
+    # the fact (a group counts a fact once, through that row).
+    distinct_places: int = 1
+    distinct_countries: int = 1
+    first_of_place: bool = True
+    first_of_country: bool = True
+    first_of_fact: bool = True
     count_min: int = Field(sa_column=Column(BigInteger, nullable=False))
     count_best: int | None = Field(default=None, sa_column=Column(BigInteger))
     count_max: int | None = Field(default=None, sa_column=Column(BigInteger))

@@ -6,11 +6,12 @@ from datetime import datetime
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.auth import scoped
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
+from service.domain.moments import Timestamp
 from service.store.keys import ApiKey, Scope
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 422))
@@ -22,12 +23,13 @@ class KeyCreate(BaseModel):
     name: str = Field(
         min_length=1,
         max_length=200,
-        pattern=r"^[\w.@ -]+$",
+        # ASCII, as the documented pattern reads: JSON Schema's `\w` is not Unicode's.
+        pattern=r"^[A-Za-z0-9_.@ -]+$",
         description="Who holds the key; recorded as `recorded_by` on every event it writes.",
         examples=["seoul-desk"],
     )
     scopes: list[Scope] = Field(min_length=1, examples=[["events:write"]])
-    expires_at: AwareDatetime | None = Field(default=None, description="With a time zone.")
+    expires_at: Timestamp | None = Field(default=None, description="With a time zone.")
 
 
 class KeyPublic(BaseModel):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
 from service.api.time_axes import MAX_POSITION
 from service.api.v1.deployments import DeploymentRow, compute_view, parse_group_by
 from service.domain.envelope import RecordedEvent
+from service.domain.moments import Timestamp
 from service.projections.deployments import DeploymentQuery, changed_positions
 from service.projections.positions import position_known_at, resolve_position
 from service.store.read import read_events_at
@@ -56,7 +57,7 @@ def changes(
     ledger: LedgerDep,
     from_position: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
     since: Annotated[
-        AwareDatetime | None,
+        Timestamp | None,
         Query(description="Instead of `from_position`: what the ledger knew at this time."),
     ] = None,
     to_position: Annotated[

@@ -15,6 +15,7 @@ from service.api.representations import alternative_media_types
 from service.api.time_axes import TimeAxesDep
 from service.api.views import serve_view
 from service.domain.events import EventType
+from service.domain.moments import Day
 from service.projections.facts_at import facts_at
 
 router = APIRouter(prefix="/v1/statements", tags=["statements"])
@@ -55,8 +56,8 @@ def statements(
     axes: TimeAxesDep,
     speaker: Annotated[str | None, Query(max_length=200, examples=["Im Chon-il"])] = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", examples=["KP"])] = None,
-    issued_from: date | None = None,
-    issued_to: date | None = None,
+    issued_from: Day | None = None,
+    issued_to: Day | None = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Words in the quote or summary.")
     ] = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, HTTPException
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 
 from service.api.auth import scoped
 from service.api.deps import LedgerDep
@@ -28,10 +28,22 @@ router = APIRouter(
 )
 
 
+MAX_URL_LENGTH = 2000  # the column's width
+
+
+def _fits_column(url: HttpUrl) -> HttpUrl:
+    # Normalising (punycode for a non-ASCII host) can lengthen a URL that was short enough.
+    if len(str(url)) > MAX_URL_LENGTH:
+        raise ValueError(f"the URL is over {MAX_URL_LENGTH} characters once normalised")
+    return url
+
+
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: HttpUrl = Field(
+    url: Annotated[
+        HttpUrl, UrlConstraints(max_length=MAX_URL_LENGTH), AfterValidator(_fits_column)
+    ] = Field(
         description="Where each event is POSTed (http or https).",
         examples=["https://newsroom.example.org/ledger-hook"],
     )

@@ -1,0 +1,1 @@
+"""Benchmarks, run on purpose (`python -m tests.bench.<name>`), never by pytest."""
