@@ -45,12 +45,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # PostgreSQL-only tests are deselected (not skipped) on the SQLite pass;
-    # `make test` always runs the PostgreSQL pass as well.
-    if config.getoption("--db") == "postgres":
-        return
-    kept = [i for i in items if "postgres_only" not in i.keywords]
-    dropped = [i for i in items if "postgres_only" in i.keywords]
+    # Tests for one backend are deselected (not skipped) on the other's pass;
+    # `make test` always runs both passes.
+    other = "sqlite_only" if config.getoption("--db") == "postgres" else "postgres_only"
+    kept = [i for i in items if other not in i.keywords]
+    dropped = [i for i in items if other in i.keywords]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
