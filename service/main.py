@@ -14,6 +14,7 @@ from service.api.deps import Ledger
 from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
+from service.api.nul_guard import RefuseNul
 from service.api.problems import install_problem_handlers
 from service.api.repeated_reads import RepeatedReads
 from service.api.v1 import (
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         app.include_router(router)
     mount_docs(app)
     install_openapi(app)
+    app.add_middleware(RefuseNul)  # inside BodySizeLimit, which bounds what it reads
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RepeatedReads)  # outermost: a repeated read skips everything else
     return app

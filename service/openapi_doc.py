@@ -76,6 +76,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 # Any body can be unreadable (400) or over the size limit (413).
                 for status in (400, 413):
                     operation["responses"].setdefault(str(status), _problem_response(status))
+            # Any request can carry a NUL character, refused with a 422 (api/nul_guard.py).
+            operation["responses"].setdefault("422", _problem_response(422))
     return document
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Connection,
     and_,
@@ -260,6 +261,10 @@ class _Sums:
 
 
 def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, DeploymentGroup]:
+    if conn.dialect.name == "postgresql":
+        # A fold sorts and hashes up to a row per fact; PostgreSQL's default 4 MB per
+        # sort spills that to disk. For this transaction only:
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
     with_groups, names, in_scope = _fact_groups(conn, query)
     g = with_groups.c
     keys = [g[name] for name in names]
@@ -379,11 +384,19 @@ def _list_shared(
     # Partners outside the filters are named too, but only a count the row itself
     # takes part in (its place *and* its affiliation) is listed on it.
     listed = case((in_scope, 1), else_=0).label("in_scope")
-    shared_rows = select(g.fact_id, *keys, g.cmin, g.cbest, g.cmax, listed).where(
-        g.groups > 1, g.fact_id.in_(listed_ids)
-    )
+    shared_rows = select(g.fact_id, *keys, g.cmin, g.cbest, g.cmax, listed).where(g.groups > 1)
+    if isinstance(with_groups, CTE):  # a window over every fact already: read it once
+        batches = [shared_rows.where(g.fact_id.in_(listed_ids))]
+    else:  # plain rows: fetch the listed facts' rows by id (an index), not by a second scan
+        ids = sorted(set(conn.execute(listed_ids).scalars()))
+        batches = [
+            shared_rows.where(g.fact_id.in_(ids[start : start + 500]))
+            for start in range(0, len(ids), 500)
+        ]
     members: dict[UUID, list[tuple[GroupKey, Bounds, bool]]] = defaultdict(list)
-    for row in conn.execute(shared_rows.order_by(g.fact_id)):
+    # (ordered by place too: partners are listed the same however the rows lie on disk)
+    ordered = [batch.order_by(g.fact_id, *keys) for batch in batches]
+    for row in (r for batch in ordered for r in conn.execute(batch)):
         key = tuple(str(row._mapping[n]) for n in names)
         members[row.fact_id].append(
             (key, Bounds(row.cmin, row.cbest, row.cmax), bool(row.in_scope))

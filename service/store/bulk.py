@@ -1,12 +1,12 @@
-"""Insert many rows at once: straight through the driver on PostgreSQL.
+"""Insert many rows at once, straight through the database driver.
 
 An append writes a row to `events` per event and as many to the derived
-tables. Through SQLAlchemy's executemany, psycopg sends them in pipeline mode,
-and for PostgreSQL preparing and pipelining the parameters costs more than
-storing the rows: a handful of rows goes as one multi-row INSERT, many rows as
-one COPY. Each value still passes through its column's own bind processing
-(UTC times, JSON), so what is stored is exactly what an INSERT would store.
-SQLite, in-process, gets SQLAlchemy's executemany.
+tables. Through SQLAlchemy's executemany, building each row's parameters costs
+more than storing the row, and psycopg adds a pipeline round trip. So the rows
+go to the driver as they are: on PostgreSQL one multi-row INSERT for a handful,
+one COPY for many; on SQLite one executemany. Each value still passes through
+its column's own bind processing (UTC times, UUIDs, JSON), so what is stored is
+exactly what SQLAlchemy's INSERT would have stored.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table
 
 COPY_FROM_ROWS = 100
 """From this many rows, COPY; below, one INSERT (a COPY costs round trips to start and end)."""
@@ -24,9 +24,6 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     """INSERT every row (each with the same keys) into `table`, inside the caller's
     transaction."""
     if not rows:
-        return
-    if conn.dialect.name != "postgresql":
-        conn.execute(insert(table), rows)
         return
     dialect = conn.dialect
     columns = list(rows[0])
@@ -41,6 +38,14 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     quote = dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(c) for c in columns)})"
     driver_connection: Any = conn.connection.driver_connection
+    if dialect.name != "postgresql":
+        placeholders = ", ".join(["?"] * len(columns))
+        cursor = driver_connection.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO {target} VALUES ({placeholders})", values)
+        finally:
+            cursor.close()
+        return
     with driver_connection.cursor() as cursor:
         if len(rows) >= COPY_FROM_ROWS:
             with cursor.copy(f"COPY {target} FROM STDIN") as copy:

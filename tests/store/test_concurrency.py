@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -130,8 +131,10 @@ def run_writers_and_follow(ledger: Ledger, database_url: str, events_per_writer:
         process.start()
     followed: list[int] = []
     appended: dict[int, list[list[int]]] = {}
+    give_up = time.monotonic() + WRITERS_TIMEOUT_SECONDS  # a watchdog, not a measurement
     try:
         while len(appended) < WRITERS:
+            assert time.monotonic() < give_up, f"only writers {sorted(appended)} answered"
             page = _follow_once(ledger, followed[-1] if followed else 0)
             followed += page
             # Caught up: wait a moment rather than spin, the writers need the CPU.
@@ -206,6 +209,6 @@ def test_concurrent_writer_processes_leave_a_gapless_ordered_log(
 ) -> None:
     # The same race, smaller, so that it runs on SQLite (one writer at a time by its
     # write lock) as well as on PostgreSQL.
-    run = run_writers_and_follow(ledger, database_url, events_per_writer=60)
+    run = run_writers_and_follow(ledger, database_url, events_per_writer=40)
 
     assert_log_is_whole(ledger, run)
