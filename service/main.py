@@ -14,6 +14,7 @@ from service.api.deps import Ledger
 from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
+from service.api.metrics import router as metrics_router
 from service.api.nul_guard import RefuseNul
 from service.api.problems import install_problem_handlers
 from service.api.repeated_reads import RepeatedReads
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         admin.router,
         webhooks.router,
         health_router,
+        metrics_router,
     ):
         app.include_router(router)
     mount_docs(app)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from service.api.auth import scoped
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.links import page_link
+from service.api.metrics import APPENDS_REPLAYED, EVENTS_APPENDED
 from service.api.problems import problem_responses
 from service.domain.chain import canonical_json
 from service.domain.envelope import RecordedEvent
@@ -102,6 +103,10 @@ def append(
     )
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+        APPENDS_REPLAYED.inc()
+    else:
+        for event in outcome.result.events:
+            EVENTS_APPENDED.labels(type=event.type).inc()
     if len(outcome.result.events) == 1:
         response.headers["Location"] = f"/v1/events/{outcome.result.events[0].id}"
     return response
