@@ -89,6 +89,9 @@ def _is_event_stream(case: schemathesis.Case) -> bool:
 @schema.parametrize()
 @hypothesis_settings(
     max_examples=EXAMPLES_PER_OPERATION,
+    # The default run is the same every time (CI must not turn red by luck);
+    # LEDGER_FUZZ_DEEP=1 explores afresh.
+    derandomize=not DEEP,
     deadline=None,
     # One database per operation, shared by its examples, is the point.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -84,3 +84,15 @@ def test_a_disabled_webhook_can_be_enabled_again(client: TestClient, admin: dict
 
     assert disabled.json()["status"] == "disabled"
     assert enabled.json()["status"] == "active"
+
+
+def test_max_attempts_must_be_a_whole_number_not_true(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    response = client.post(
+        "/v1/admin/webhooks", json={"url": HOOK, "max_attempts": True}, headers=admin
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "max_attempts"
+    assert client.get("/v1/admin/webhooks", headers=admin).json() == []

@@ -56,6 +56,7 @@ class WebhookCreate(BaseModel):
     description: str | None = Field(default=None, max_length=500, examples=["Seoul desk"])
     max_attempts: int | None = Field(
         default=None,
+        strict=True,  # `true` is not 1 attempt
         ge=1,
         le=100,
         description="Failed attempts at one event before the subscription is parked as "
