@@ -11,11 +11,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from service.domain.errors import LedgerError
 from service.domain.events import MAX_BATCH, EventIn, EventInBase
+from service.domain.examples import SEED_PATH
 from service.gazetteer import Gazetteer
 from service.ingest.submit import new_events
 from service.store.append import EventStore
 
-SEED_FILE = Path(__file__).resolve().parent / "data" / "seed" / "dailynk-nk-workers-russia.jsonl"
+SEED_FILE = Path(__file__).resolve().parent.joinpath(*SEED_PATH)
 SEED_PRINCIPAL = "seed"
 
 _EVENT = TypeAdapter[EventInBase](EventIn)

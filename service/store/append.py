@@ -361,7 +361,7 @@ class EventStore:
             envelope.hash = event_hash(prev_hash, envelope.hashed_fields())
             prev_hash = envelope.hash
             recorded.append(envelope)
-        insert_rows(conn, EVENTS, [_row(e) for e in recorded])
+        insert_rows(conn, EVENTS, [event_row(e) for e in recorded])
         conn.execute(update(HEAD).where(HEAD.c.id == 1).values(position=position, hash=prev_hash))
         return recorded, Head(position, prev_hash)
 
@@ -440,7 +440,7 @@ def _replay(
     return AppendResult.model_validate(row.response)
 
 
-def _row(event: RecordedEvent) -> dict[str, Any]:
+def event_row(event: RecordedEvent) -> dict[str, Any]:
     return {
         "position": event.position,
         "id": event.id,

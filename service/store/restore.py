@@ -19,8 +19,7 @@ from sqlalchemy import Connection, insert, select, update
 from service.db import SQLITE_BEGIN
 from service.domain.chain import GENESIS_HASH, event_hash
 from service.domain.envelope import RecordedEvent
-from service.store.append import EventStore, lock_head
-from service.store.append import _row as event_row
+from service.store.append import EventStore, event_row, lock_head
 from service.store.tables import EVENTS, LOG_HEAD, STREAMS
 
 CHUNK = 1000
