@@ -35,7 +35,6 @@ from service.api.v1 import (
 )
 from service.db import make_engine
 from service.follow.delivery import start_background_delivery
-from service.follow.notify import NotifyRules
 from service.follow.outbox import OutboxRules
 from service.follow.watch import LogWatch
 from service.gazetteer import Gazetteer, default_gazetteer
@@ -68,10 +67,14 @@ def build_ledger(settings: Settings) -> Ledger:
     gazetteer = default_gazetteer()
     store = EventStore(
         engine,
-        rules=[*derived_table_rules(gazetteer), OutboxRules(), NotifyRules()],
+        rules=[*derived_table_rules(gazetteer), OutboxRules()],
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
-    keys = KeyRing(engine, ensure_secret(engine, settings.secret_key))
+    keys = KeyRing(
+        engine,
+        ensure_secret(engine, settings.secret_key),
+        cache_seconds=settings.key_cache_seconds,
+    )
     return Ledger(
         settings=settings,
         engine=engine,

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
         "secret is generated once and kept in the database.",
     )
     idempotency_ttl_hours: int = Field(default=48, ge=24)
+    key_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="A key that checked out is trusted this long without a database read; "
+        "a key revoked through another process stops working within this time.",
+    )
     max_body_bytes: int = 1024 * 1024
     db_pool_size: int = Field(default=40, description="Connections per process (PostgreSQL).")
     public_url: str | None = Field(

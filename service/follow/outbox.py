@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Insert, bindparam, insert, literal, or_, select
 
 from service.domain.envelope import RecordedEvent
 from service.follow.tables import ACTIVE, FAILING, OUTBOX, SUBSCRIPTIONS
 from service.store.append import AppendWarning, NewEvent
+from service.store.tables import EVENTS
+from service.store.types import UTCDateTime
 
 
 def _utc_now() -> datetime:
@@ -38,31 +39,38 @@ class OutboxRules:
     def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]:
         return []
 
+    def committed(self, events: Sequence[RecordedEvent]) -> None:
+        pass
+
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        if not events:
-            return
-        subscribers = conn.execute(
-            select(SUBSCRIPTIONS.c.id, SUBSCRIPTIONS.c.event_types).where(
-                SUBSCRIPTIONS.c.status.in_((ACTIVE, FAILING))
+        """One INSERT … SELECT over the events just written: no round trip to read the
+        subscriptions first, and none at all in effect when there are none."""
+        if events:
+            conn.execute(
+                _OWED,
+                {"first": events[0].position, "last": events[-1].position, "now": self.clock()},
             )
-        ).all()
-        if not subscribers:
-            return
-        now = self.clock()
-        rows: list[dict[str, Any]] = []
-        for subscriber in subscribers:
-            wanted = set(subscriber.event_types.split())
-            rows.extend(
-                {
-                    "subscription_id": subscriber.id,
-                    "position": event.position,
-                    "event_id": event.id,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for event in events
-                if not wanted or event.type in wanted
-            )
-        if rows:
-            conn.execute(insert(OUTBOX), rows)
+
+
+def _owed_statement() -> Insert:
+    """The outbox rows for events `first`..`last`: one per (subscription, wanted event)."""
+    subscription, event = SUBSCRIPTIONS.alias("subscription"), EVENTS.alias("event")
+    now = bindparam("now", type_=UTCDateTime)
+    # event_types is space-separated; padded with spaces, a type matches whole words
+    # only. A type's "_" is a LIKE wildcard, harmless: both sides are known types.
+    wanted = (literal(" ") + subscription.c.event_types + " ").contains(
+        literal(" ") + event.c.type + " "
+    )
+    owed = (
+        select(subscription.c.id, event.c.position, event.c.id, literal(0), now, now)
+        .join(event, event.c.position.between(bindparam("first"), bindparam("last")))
+        .where(
+            subscription.c.status.in_((ACTIVE, FAILING)),
+            or_(subscription.c.event_types == "", wanted),
+        )
+    )
+    columns = ["subscription_id", "position", "event_id", "attempts", "next_attempt_at"]
+    return insert(OUTBOX).from_select([*columns, "created_at"], owed)
+
+
+_OWED = _owed_statement()

@@ -65,6 +65,9 @@ class FactRules:
     """Implements the store's `AppendRules` for the meaning of facts."""
 
     gazetteer: Gazetteer
+    _recorded_sources: set[str] = dataclasses.field(default_factory=set, init=False, repr=False)
+    """Sources cited by committed events. A source, once recorded, is never removed
+    (the log is append-only), so an append citing only these asks the database nothing."""
 
     def check(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
         self._check_sources(conn, events)
@@ -72,11 +75,13 @@ class FactRules:
 
     def _check_sources(self, conn: Connection, events: Sequence[NewEvent]) -> None:
         cited = {e.source_id for e in events}
-        known = set(
-            conn.execute(
-                select(STREAMS.c.source_id).where(STREAMS.c.source_id.in_(cited))
-            ).scalars()
-        )
+        known = cited & self._recorded_sources
+        if unseen := cited - known:
+            known.update(
+                conn.execute(
+                    select(STREAMS.c.source_id).where(STREAMS.c.source_id.in_(unseen))
+                ).scalars()
+            )
         for index, event in enumerate(events):
             if event.opens_stream:
                 if event.source_id in known:
@@ -209,6 +214,9 @@ class FactRules:
             return (place_id, *self.gazetteer.ancestors(place_id))
         except KeyError:  # an id a later gazetteer dropped still overlaps itself
             return (place_id,)
+
+    def committed(self, events: Sequence[RecordedEvent]) -> None:
+        self._recorded_sources.update(str(e.provenance["source_id"]) for e in events)
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         new_facts = [

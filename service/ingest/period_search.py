@@ -30,9 +30,12 @@ MAX_RANGES = 20
 Period = tuple[date | None, date | None]
 
 
+_LONGEST = select(META.c.value).where(META.c.key == LONGEST_PERIOD_KEY)
+
+
 def longest_period_days(conn: Connection) -> int:
     """The longest period of any fact, in days; measured once if never kept."""
-    value = conn.execute(select(META.c.value).where(META.c.key == LONGEST_PERIOD_KEY)).scalar()
+    value = conn.execute(_LONGEST).scalar()
     if value is not None:
         return int(value)
     rows = conn.execute(

@@ -95,6 +95,9 @@ class ProjectionRules:
     def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]:
         return []
 
+    def committed(self, events: Sequence[RecordedEvent]) -> None:
+        pass
+
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         """Rows for the batch, built in log order with a few queries for the whole batch
         (a rebuild replays thousands of events at a time): rows made in the batch are
@@ -194,10 +197,12 @@ def _targets(conn: Connection, events: Sequence[RecordedEvent]) -> dict[UUID, tu
     return found
 
 
+_SOURCE_DATA = select(FACTS.c.source_id, FACTS.c.current_data).where(
+    FACTS.c.type == EventType.source_recorded.value,
+    FACTS.c.source_id.in_(bindparam("sources", expanding=True)),
+)
+
+
 def _report_dates(conn: Connection, source_ids: set[str]) -> dict[str, date | None]:
-    rows = conn.execute(
-        select(FACTS.c.source_id, FACTS.c.current_data).where(
-            FACTS.c.type == EventType.source_recorded.value, FACTS.c.source_id.in_(source_ids)
-        )
-    )
+    rows = conn.execute(_SOURCE_DATA, {"sources": list(source_ids)})
     return {row.source_id: source_report_date(row.current_data) for row in rows}

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from uuid6 import uuid7
 
 from service.db import SQLITE_BEGIN
@@ -91,6 +91,10 @@ class AppendRules(Protocol):
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         """Keep derived tables (facts, projections, outbox) in step with the log."""
+        ...
+
+    def committed(self, events: Sequence[RecordedEvent]) -> None:
+        """After the commit: what a rule may now remember of these events for good."""
         ...
 
 
@@ -192,6 +196,14 @@ class EventStore:
             answers = self._write_group(group)
         except BaseException as failure:  # nothing of the group was committed
             answers = [failure] * len(group)
+        written = [
+            event
+            for answer in answers
+            if isinstance(answer, AppendOutcome) and not answer.replayed
+            for event in answer.result.events
+        ]
+        for rule in self.rules:
+            rule.committed(written)
         for waiting, answer in zip(group, answers, strict=True):
             if isinstance(answer, AppendOutcome):
                 waiting.outcome = answer
@@ -362,7 +374,7 @@ class EventStore:
             prev_hash = envelope.hash
             recorded.append(envelope)
         insert_rows(conn, EVENTS, [event_row(e) for e in recorded])
-        conn.execute(update(HEAD).where(HEAD.c.id == 1).values(position=position, hash=prev_hash))
+        conn.execute(_MOVE_HEAD, {"new_position": position, "new_hash": prev_hash})
         return recorded, Head(position, prev_hash)
 
     def _remember(
@@ -390,17 +402,31 @@ def _pointer(index: int, count: int, *path: str | int) -> tuple[str | int, ...]:
     return ("events", index, *path) if count > 1 else path
 
 
+# Statements every append runs, built once: building one costs about as much as running it.
+_READ_HEAD = select(HEAD.c.position, HEAD.c.hash).where(HEAD.c.id == 1)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_MOVE_HEAD = (
+    update(HEAD)
+    .where(HEAD.c.id == 1)
+    .values(position=bindparam("new_position"), hash=bindparam("new_hash"))
+)
+_ADVANCE_STREAM = (
+    update(STREAMS)
+    .where(STREAMS.c.stream == bindparam("advanced"))
+    .values(version=STREAMS.c.version + bindparam("by"))
+    .returning(STREAMS.c.version)
+)
+
+
 def lock_head(conn: Connection) -> Head:
     """Take the append lock (held to commit) and return the head."""
-    query = select(HEAD.c.position, HEAD.c.hash).where(HEAD.c.id == 1)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = _LOCK_HEAD if conn.dialect.name == "postgresql" else _READ_HEAD
     row = conn.execute(query).one()
     return Head(position=row.position, hash=row.hash)
 
 
 def read_head(conn: Connection) -> Head:
-    row = conn.execute(select(HEAD.c.position, HEAD.c.hash).where(HEAD.c.id == 1)).one()
+    row = conn.execute(_READ_HEAD).one()
     return Head(position=row.position, hash=row.hash)
 
 
@@ -412,10 +438,7 @@ def _advance_streams(conn: Connection, appended: Counter[str]) -> dict[str, int]
     before: dict[str, int] = {}
     for stream, count in appended.items():
         moved = conn.execute(
-            update(STREAMS)
-            .where(STREAMS.c.stream == stream)
-            .values(version=STREAMS.c.version + count)
-            .returning(STREAMS.c.version)
+            _ADVANCE_STREAM, {"advanced": stream, "by": count}
         ).scalar_one_or_none()
         before[stream] = 0 if moved is None else moved - count
     return before

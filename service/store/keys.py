@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
@@ -75,8 +77,21 @@ def ensure_secret(engine: Engine, configured: str | None) -> bytes:
 
 @dataclass(frozen=True)
 class KeyRing:
+    """Creates, lists, revokes and checks keys.
+
+    A key that checked out is trusted again for `cache_seconds` without asking the
+    database: every write would otherwise pay a connection and a query before its
+    own transaction. Expiry is still checked on every use, and a revocation through
+    this process is seen at once; one through another process within `cache_seconds`.
+    """
+
     engine: Engine
     secret: bytes
+    cache_seconds: float = 1.0
+    _checked: dict[str, tuple[ApiKey, float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def _digest(self, token: str) -> str:
         return hmac.new(self.secret, token.encode(), hashlib.sha256).hexdigest()
@@ -127,6 +142,8 @@ class KeyRing:
         return _key(row)
 
     def revoke(self, key_id: UUID) -> ApiKey:
+        with self._lock:
+            self._checked.clear()
         with self.engine.begin() as conn:
             conn.execute(
                 update(KEYS)
@@ -143,15 +160,19 @@ class KeyRing:
         if not token.startswith(KEY_PREFIX):
             return None
         now = datetime.now(UTC)
+        digest = self._digest(token)
+        cached = self._checked.get(digest)
+        if cached is not None and time.monotonic() - cached[1] < self.cache_seconds:
+            return cached[0] if cached[0].usable_at(now) else None
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(KEYS).where(KEYS.c.key_hash == self._digest(token))
-            ).one_or_none()
+            row = conn.execute(select(KEYS).where(KEYS.c.key_hash == digest)).one_or_none()
             if row is None:
                 return None
             key = _key(row)
             if not key.usable_at(now):
                 return None
+            with self._lock:
+                self._checked[digest] = (key, time.monotonic())
             if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
                 # End the read first: SQLite refuses at once (no busy wait) to turn a
                 # read into a write when another process has written since it began.

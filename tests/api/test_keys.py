@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from service.api.deps import Ledger
 from service.cli import app as cli
 from service.settings import Settings, get_settings
+from service.store.keys import KeyRing, Scope
 from service.store.tables import API_KEYS
 from tests.factories import source_body
 
@@ -291,5 +292,44 @@ def test_cli_creates_a_key_that_expires(cli_env: None, client: TestClient) -> No
     assert found is not None
 
     response = client.post("/v1/events", json=source_body(), headers=bearer(found.group()))
+
+    assert response.status_code == 401
+
+
+def test_a_key_revoked_by_another_process_stops_working_within_the_cache_window(
+    ledger: Ledger, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each process trusts a checked key for `LEDGER_KEY_CACHE_SECONDS`: a revocation
+    made elsewhere (here: a second KeyRing, as another worker or the CLI would hold)
+    takes effect once that window has passed, without a restart."""
+    clock = [1000.0]
+    monkeypatch.setattr("service.store.keys.time.monotonic", lambda: clock[0])
+    key, token = ledger.keys.create("other-worker-desk", {Scope.events_write})
+    assert client.post("/v1/events", json=source_body(), headers=bearer(token)).status_code == 201
+    elsewhere = KeyRing(ledger.engine, ledger.keys.secret)
+
+    elsewhere.revoke(key.id)
+    clock[0] += ledger.keys.cache_seconds + 0.01
+    response = client.post("/v1/events", json=source_body("later"), headers=bearer(token))
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_cached_key_is_still_refused_once_it_expires(
+    ledger: Ledger, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soon = datetime.now(UTC) + timedelta(seconds=30)
+    _, token = ledger.keys.create("short-lived", {Scope.events_write}, expires_at=soon)
+    assert client.post("/v1/events", json=source_body(), headers=bearer(token)).status_code == 201
+    frozen = soon + timedelta(seconds=1)
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return frozen
+
+    monkeypatch.setattr("service.store.keys.datetime", Later)
+    response = client.post("/v1/events", json=source_body("after"), headers=bearer(token))
 
     assert response.status_code == 401
