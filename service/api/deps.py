@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from service.gazetteer import Gazetteer
 from service.projections.cache import ViewCache
+from service.projections.incremental import IncrementalFolds
 from service.settings import Settings
 from service.store.append import EventStore
 from service.store.head import HeadReader
@@ -27,6 +28,7 @@ class Ledger:
     keys: KeyRing
     gazetteer: Gazetteer
     views: ViewCache
+    folds: IncrementalFolds = field(default_factory=IncrementalFolds)
     head: HeadReader = field(init=False)
 
     def __post_init__(self) -> None:

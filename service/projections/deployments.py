@@ -15,7 +15,7 @@ with the outside, so "what went to Moscow" never claims the Saint Petersburg hal
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -60,6 +60,10 @@ class DeploymentQuery:
     place_ids: frozenset[str] | None = None
     affiliation: str | None = None
     month: bool = False  # the timeline: also group by the month a period starts
+    only_groups: frozenset[tuple[str, ...]] | None = None
+    """Fold just these groups (keys in `group_by` order): how a view is carried forward
+    by the groups an append changed (`incremental.py`). Never with a country or place
+    filter: those make a fact's share depend on rows outside its group."""
 
 
 GroupKey = tuple[str, ...]
@@ -105,6 +109,17 @@ def visible(position: int) -> ColumnElement[bool]:
     )
 
 
+def _only_groups(query: DeploymentQuery) -> list[ColumnElement[bool]]:
+    """Rows of `query.only_groups` (and of a few others like them: each column is
+    matched on its own; the caller keeps the groups it asked for)."""
+    if query.only_groups is None:
+        return []
+    return [
+        _COLUMN[name].in_(sorted({key[index] for key in query.only_groups}))
+        for index, name in enumerate(query.group_by)
+    ]
+
+
 def _in_scope(query: DeploymentQuery) -> ColumnElement[Any]:
     conditions = []
     if query.countries is not None:
@@ -142,6 +157,7 @@ def _fact_groups(conn: Connection, query: DeploymentQuery) -> tuple[Any, list[st
     names = [d.name for d in dims]
     if query.countries is None and query.place_ids is None:
         return _flat_fact_groups(query, dims, names)
+    assert query.only_groups is None, "a scoped fold is never restricted to some groups"
     scope = _in_scope(query).label("in_scope")
 
     per_fact = (
@@ -206,7 +222,7 @@ def _flat_fact_groups(
             FLOWS.c.period_start,
             groups.label("groups"),
         )
-        .where(FLOWS.c.kind.in_(FLOW_KINDS), *_time_filters(query), first)
+        .where(FLOWS.c.kind.in_(FLOW_KINDS), *_time_filters(query), *_only_groups(query), first)
         # a subquery, not a CTE: read again where used rather than stored once in full
         .subquery("with_groups")
     )
@@ -298,7 +314,15 @@ def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, Deplo
     for key, behind in sources.items():
         if key in groups:
             groups[key].sources = len(behind)
-    _list_shared(conn, with_groups, in_scope, keys, names, groups)
+    # A shared count's partners are named from all its rows, in the asked groups or not.
+    every_group = (
+        (with_groups, names, in_scope)
+        if query.only_groups is None
+        else _fact_groups(conn, replace(query, only_groups=None))
+    )
+    _list_shared(conn, with_groups, in_scope, keys, names, groups, every_group)
+    if query.only_groups is not None:
+        return {key: group for key, group in groups.items() if key in query.only_groups}
     return groups
 
 
@@ -367,6 +391,7 @@ def _list_shared(
     keys: list[Any],
     names: list[str],
     groups: dict[GroupKey, DeploymentGroup],
+    every_group: tuple[Any, list[str], Any],
 ) -> None:
     """Name the joint counts of each group, with their partners (the first few, by id)."""
     g = with_groups.c
@@ -383,6 +408,9 @@ def _list_shared(
     listed_ids = select(ranked.c.fact_id).where(ranked.c.rank <= SHARED_LISTED)
     # Partners outside the filters are named too, but only a count the row itself
     # takes part in (its place *and* its affiliation) is listed on it.
+    with_groups, _, in_scope = every_group
+    g = with_groups.c
+    keys = [g[name] for name in names]
     listed = case((in_scope, 1), else_=0).label("in_scope")
     shared_rows = select(g.fact_id, *keys, g.cmin, g.cbest, g.cmax, listed).where(g.groups > 1)
     if isinstance(with_groups, CTE):  # a window over every fact already: read it once
@@ -441,6 +469,7 @@ def fold_estimates(
         # Dandong is not in a view of Russia, nor Russia's in a view of Moscow
         *([FLOWS.c.country.in_(query.countries)] if query.countries is not None else []),
         *([FLOWS.c.place_id.in_(query.place_ids)] if query.place_ids is not None else []),
+        *_only_groups(query),
     ]
     rows = conn.execute(
         select(
@@ -452,6 +481,8 @@ def fold_estimates(
     latest: dict[GroupKey, tuple[date, Bounds]] = {}
     for row in rows:
         key = tuple(str(row._mapping[n]) for n in names)
+        if query.only_groups is not None and key not in query.only_groups:
+            continue
         latest[key] = (row.period_start, Bounds(row.count_min, row.count_best, row.count_max))
     if not latest:
         return
@@ -491,6 +522,7 @@ def _flows_after_stocks(
         countries=query.countries,
         place_ids=query.place_ids,
         affiliation=query.affiliation,
+        only_groups=query.only_groups,
     )
     with_groups, _, in_scope = _fact_groups(conn, since)
     g = with_groups.c

@@ -432,3 +432,18 @@ def test_a_batch_is_all_or_nothing_when_one_event_is_refused(
     assert named_field(body) == "events.2.provenance.source_id"
     assert client.get("/v1/events").json()["events"] == []
     assert client.get(f"/v1/streams/source:{SOURCE_ID}").status_code == 404
+
+
+def test_a_count_beyond_64_bits_is_never_rounded(
+    client: TestClient, writer: dict[str, str], recorded_source: None
+) -> None:
+    """A fast JSON parser reads such a number as a float; the ledger must not."""
+    count = {"text": "a huge number", "qualifier": "exact", "number": 2**70 + 1}
+    response = client.post(
+        "/v1/events",
+        content=json.dumps(dispatch_body(count=count)),
+        headers={**writer, "Content-Type": "application/json"},
+    )
+    body = problem(response, 422, "/problems/validation-error")
+    assert named_field(body) == "data.count.number"
+    assert body["errors"][0]["type"] == "less_than_equal"

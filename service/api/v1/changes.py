@@ -76,10 +76,10 @@ def changes(
         start = position_known_at(conn, since)
     start = min(start, end)
     before = compute_view(
-        conn, ledger.gazetteer, DeploymentQuery(group_by=names, position=start), head
+        conn, ledger.gazetteer, DeploymentQuery(group_by=names, position=start), head, ledger.folds
     )
     after = compute_view(
-        conn, ledger.gazetteer, DeploymentQuery(group_by=names, position=end), head
+        conn, ledger.gazetteer, DeploymentQuery(group_by=names, position=end), head, ledger.folds
     )
     old = {_row_key(r, names): r for r in before.rows}
     new = {_row_key(r, names): r for r in after.rows}

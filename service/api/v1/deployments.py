@@ -36,9 +36,9 @@ from service.projections.deployments import (
     DeploymentGroup,
     DeploymentQuery,
     facts_behind,
-    fold_estimates,
     fold_flows,
 )
+from service.projections.incremental import IncrementalFolds
 from service.store.read import read_events_at
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
@@ -174,10 +174,9 @@ def _row(
 
 
 def compute_view(
-    conn: Any, gazetteer: Gazetteer, query: DeploymentQuery, head: int
+    conn: Any, gazetteer: Gazetteer, query: DeploymentQuery, head: int, folds: IncrementalFolds
 ) -> DeploymentsView:
-    groups = fold_flows(conn, query)
-    fold_estimates(conn, query, groups, query.as_of or datetime.now(UTC).date())
+    groups = folds.fold(conn, query, query.as_of or datetime.now(UTC).date())
     rows = []
     for key in sorted(groups):
         group = groups[key]
@@ -325,7 +324,7 @@ def _render_deployments(
         query = replace(query, position=axes.position_at(conn, head))
         view = ledger.views.get_or_compute(
             ("deployments", head, today, query),
-            lambda: compute_view(conn, ledger.gazetteer, query, head),
+            lambda: compute_view(conn, ledger.gazetteer, query, head, ledger.folds),
         )
     return render(
         media_type,

@@ -101,6 +101,7 @@ def estimates(
             ledger.gazetteer,
             DeploymentQuery(group_by=("place", "affiliation"), position=position, as_of=on),
             head,
+            ledger.folds,
         )
         present = {
             (r.place.place_id, r.affiliation or ""): r.estimated_present

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from service.api.auth import scoped
 from service.api.deps import ConnectionDep, LedgerDep
+from service.api.fast_json import OrjsonRoute
 from service.api.links import page_link
 from service.api.metrics import APPENDS_REPLAYED, EVENTS_APPENDED
 from service.api.problems import problem_responses
@@ -26,7 +27,7 @@ from service.store.append import AppendResult, IdempotencyRequest
 from service.store.keys import ApiKey, Scope
 from service.store.read import EventFilter, read_event, read_events
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = APIRouter(prefix="/v1/events", tags=["events"], route_class=OrjsonRoute)
 
 MAX_POSITION = 2**63 - 1
 CORRECTING_TYPES = {EventType.fact_corrected, EventType.fact_retracted}

@@ -1,0 +1,93 @@
+"""Carry a folded view forward by the groups an append changed, not by folding again.
+
+A fold reads every current contribution: its cost grows with the log. But an
+append changes few groups (a dispatch to Moscow changes Moscow's row), and in a
+fold without a country or place filter each group's figures come from its own
+rows alone (a shared count's number of groups is written on each of its rows).
+So the view at head N is the view at an earlier head M with the groups that
+changed in (M, N] folded again, and nothing else touched.
+
+Which groups changed is read from the log's own bookkeeping (`changed_positions`:
+rows made or ended, corroborations added, in (M, N]), so several processes on one
+database each carry their own views forward and agree. A view more than
+`MAX_STEP` events behind, or one where many groups changed, is folded whole.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from datetime import date
+
+from sqlalchemy import Connection
+
+from service.projections.deployments import (
+    DeploymentGroup,
+    DeploymentQuery,
+    GroupKey,
+    changed_positions,
+    fold_estimates,
+    fold_flows,
+)
+
+MAX_STEP = 10_000
+"""Events a view is carried forward over at most; further, a full fold is as quick."""
+MAX_CHANGED = 500
+"""Changed groups a view is carried forward with at most (a fold of them lists their keys)."""
+
+
+@dataclass(frozen=True)
+class _Folded:
+    position: int
+    groups: dict[GroupKey, DeploymentGroup]
+
+
+def fold_view(
+    conn: Connection, query: DeploymentQuery, as_of: date
+) -> dict[GroupKey, DeploymentGroup]:
+    """Flows and stocks per group, as `query` asks: the full fold."""
+    groups = fold_flows(conn, query)
+    fold_estimates(conn, query, groups, as_of)
+    return groups
+
+
+class IncrementalFolds:
+    """The latest folded view of each question asked without a place or country filter."""
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple[DeploymentQuery, date], _Folded] = {}
+        self._lock = threading.Lock()
+
+    def fold(
+        self, conn: Connection, query: DeploymentQuery, as_of: date
+    ) -> dict[GroupKey, DeploymentGroup]:
+        """What `fold_view` returns: from an earlier fold of the same question when
+        there is one to carry forward. The groups returned are never changed later."""
+        if query.countries is not None or query.place_ids is not None or query.month:
+            return fold_view(conn, query, as_of)
+        question = (replace(query, position=0), as_of)
+        with self._lock:
+            earlier = self._latest.get(question)
+        groups = None
+        if earlier is not None and 0 <= query.position - earlier.position <= MAX_STEP:
+            groups = self._carried_forward(conn, query, as_of, earlier)
+        if groups is None:
+            groups = fold_view(conn, query, as_of)
+        with self._lock:
+            latest = self._latest.get(question)
+            if latest is None or latest.position < query.position:
+                self._latest[question] = _Folded(query.position, groups)
+        return dict(groups)
+
+    def _carried_forward(
+        self, conn: Connection, query: DeploymentQuery, as_of: date, earlier: _Folded
+    ) -> dict[GroupKey, DeploymentGroup] | None:
+        if earlier.position == query.position:
+            return earlier.groups
+        changed = set(changed_positions(conn, query.group_by, earlier.position, query.position))
+        if len(changed) > MAX_CHANGED:
+            return None
+        groups = {key: group for key, group in earlier.groups.items() if key not in changed}
+        if changed:
+            groups |= fold_view(conn, replace(query, only_groups=frozenset(changed)), as_of)
+        return groups

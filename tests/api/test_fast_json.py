@@ -1,0 +1,49 @@
+"""Request bodies parse to exactly what the standard library's json.loads gives."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.api.fast_json import parse_json
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**90), max_value=2**90)
+    | st.floats(allow_nan=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_a_body_parses_to_what_json_loads_gives(value: Any) -> None:
+    text = json.dumps(value).encode()
+
+    parsed = parse_json(text)
+
+    assert parsed == json.loads(text)
+    assert json.dumps(parsed) == json.dumps(json.loads(text))  # ints stay ints
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b"NaN", '{"a": 1}'.encode("utf-16"), b'{"a": [1, 2}', b'"\\ud800"', b"\xff"],
+    ids=["nan", "utf-16", "broken", "lone-surrogate", "not-utf-8"],
+)
+def test_what_orjson_refuses_gets_json_loads_own_answer(text: bytes) -> None:
+    try:
+        expected: Any = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        with pytest.raises(type(error)):
+            parse_json(text)
+    else:
+        assert json.dumps(parse_json(text)) == json.dumps(expected)
