@@ -6,14 +6,27 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from service.store.append import read_head
-from service.store.tables import EVENTS
+from service.store.append import UNORDERED_KEY, read_head
+from service.store.tables import EVENTS, META
 
 
 def position_known_at(conn: Connection, moment: datetime) -> int:
-    """The last position recorded at or before `moment` (0 before the first event)."""
+    """The last position recorded at or before `moment` (0 before the first event).
+
+    Appends never stamp an event earlier than the one before it, so the events
+    recorded by `moment` are a prefix of the log: its last position is the largest
+    among those stamped with the latest time not after `moment`. Two index lookups,
+    where `max(position) WHERE recorded_at <= moment` reads the whole prefix."""
+    if conn.execute(select(META.c.value).where(META.c.key == UNORDERED_KEY)).first():
+        found = conn.execute(  # an old log with times that go back: read it all
+            select(func.max(EVENTS.c.position)).where(EVENTS.c.recorded_at <= moment)
+        ).scalar()
+        return int(found or 0)
+    latest = (
+        select(func.max(EVENTS.c.recorded_at)).where(EVENTS.c.recorded_at <= moment)
+    ).scalar_subquery()
     found = conn.execute(
-        select(func.max(EVENTS.c.position)).where(EVENTS.c.recorded_at <= moment)
+        select(func.max(EVENTS.c.position)).where(EVENTS.c.recorded_at == latest)
     ).scalar()
     return int(found or 0)
 

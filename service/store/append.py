@@ -102,6 +102,7 @@ class AppendRules(Protocol):
 class Head:
     position: int
     hash: str
+    recorded_at: datetime | None = None
 
 
 MAX_GROUP_EVENTS = 1000
@@ -111,6 +112,10 @@ GATHER_SECONDS = 0.002
 """After a group of several appends, the next leader waits up to this long for as many
 to arrive again (their writers are busy reading their answers): a longer wait for
 each, far fewer commits. A lone writer never waits (PostgreSQL's `commit_delay`)."""
+
+UNORDERED_KEY = "recorded_at_unordered_until"
+"""In `ledger_meta`, the last position of a log recorded before appends kept recording
+times in order (migration 0006) where a time went back; absent for an ordered log."""
 
 Stamp = tuple[str, str | None]
 """Who records an event, and under which Idempotency-Key."""
@@ -335,7 +340,9 @@ class EventStore:
         if opened:
             conn.execute(insert(STREAMS), opened)
         versions = _advance_streams(conn, Counter(e.stream for e in events))
-        now = datetime.now(UTC)
+        # Never earlier than the events before: a clock set back must not reorder what
+        # was known when (`known_at` relies on it: see projections/positions.py).
+        now = max(datetime.now(UTC), head.recorded_at or datetime.min.replace(tzinfo=UTC))
         position, prev_hash = head.position, head.hash
         recorded: list[RecordedEvent] = []
         for index, (event, (principal, idempotency_key)) in enumerate(
@@ -374,8 +381,10 @@ class EventStore:
             prev_hash = envelope.hash
             recorded.append(envelope)
         insert_rows(conn, EVENTS, [event_row(e) for e in recorded])
-        conn.execute(_MOVE_HEAD, {"new_position": position, "new_hash": prev_hash})
-        return recorded, Head(position, prev_hash)
+        conn.execute(
+            _MOVE_HEAD, {"new_position": position, "new_hash": prev_hash, "new_recorded_at": now}
+        )
+        return recorded, Head(position, prev_hash, now)
 
     def _remember(
         self,
@@ -403,12 +412,16 @@ def _pointer(index: int, count: int, *path: str | int) -> tuple[str | int, ...]:
 
 
 # Statements every append runs, built once: building one costs about as much as running it.
-_READ_HEAD = select(HEAD.c.position, HEAD.c.hash).where(HEAD.c.id == 1)
+_READ_HEAD = select(HEAD.c.position, HEAD.c.hash, HEAD.c.recorded_at).where(HEAD.c.id == 1)
 _LOCK_HEAD = _READ_HEAD.with_for_update()
 _MOVE_HEAD = (
     update(HEAD)
     .where(HEAD.c.id == 1)
-    .values(position=bindparam("new_position"), hash=bindparam("new_hash"))
+    .values(
+        position=bindparam("new_position"),
+        hash=bindparam("new_hash"),
+        recorded_at=bindparam("new_recorded_at"),
+    )
 )
 _ADVANCE_STREAM = (
     update(STREAMS)
@@ -422,12 +435,12 @@ def lock_head(conn: Connection) -> Head:
     """Take the append lock (held to commit) and return the head."""
     query = _LOCK_HEAD if conn.dialect.name == "postgresql" else _READ_HEAD
     row = conn.execute(query).one()
-    return Head(position=row.position, hash=row.hash)
+    return Head(position=row.position, hash=row.hash, recorded_at=row.recorded_at)
 
 
 def read_head(conn: Connection) -> Head:
     row = conn.execute(_READ_HEAD).one()
-    return Head(position=row.position, hash=row.hash)
+    return Head(position=row.position, hash=row.hash, recorded_at=row.recorded_at)
 
 
 def _advance_streams(conn: Connection, appended: Counter[str]) -> dict[str, int]:

@@ -10,6 +10,7 @@ broken chain is refused, and nothing of it stays.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -19,8 +20,8 @@ from sqlalchemy import Connection, insert, select, update
 from service.db import SQLITE_BEGIN
 from service.domain.chain import GENESIS_HASH, event_hash
 from service.domain.envelope import RecordedEvent
-from service.store.append import EventStore, event_row, lock_head
-from service.store.tables import EVENTS, LOG_HEAD, STREAMS
+from service.store.append import UNORDERED_KEY, EventStore, event_row, lock_head
+from service.store.tables import EVENTS, LOG_HEAD, META, STREAMS
 
 CHUNK = 1000
 
@@ -51,6 +52,8 @@ class ChainCheck:
 
     def __init__(self) -> None:
         self.prev_hash, self.position = GENESIS_HASH, 0
+        self.latest_recorded_at: datetime | None = None
+        self.unordered_until = 0  # the last position stamped earlier than the one before
 
     def check(self, event: RecordedEvent) -> None:
         expected = self.position + 1
@@ -64,6 +67,10 @@ class ChainCheck:
         if problem is not None:
             raise RestoreRefused(f"the chain breaks at position {expected}: {problem}")
         self.prev_hash, self.position = event.hash, expected
+        if self.latest_recorded_at is not None and event.recorded_at < self.latest_recorded_at:
+            self.unordered_until = expected
+        else:
+            self.latest_recorded_at = event.recorded_at
 
 
 def restore(
@@ -95,8 +102,14 @@ def restore(
         conn.execute(
             update(LOG_HEAD)
             .where(LOG_HEAD.c.id == 1)
-            .values(position=chain.position, hash=chain.prev_hash)
+            .values(
+                position=chain.position,
+                hash=chain.prev_hash,
+                recorded_at=chain.latest_recorded_at,
+            )
         )
+        if chain.unordered_until:  # an old log whose times go back: known_at reads it all
+            conn.execute(insert(META).values(key=UNORDERED_KEY, value=str(chain.unordered_until)))
     return chain.position
 
 

@@ -58,6 +58,11 @@ class LogHead(SQLModel, table=True):
     id: int = Field(primary_key=True)
     position: int = Field(sa_column=Column(BigInteger, nullable=False))
     hash: str = Field(max_length=64)
+    recorded_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(UTCDateTime),
+        description="The last event's recording time: the next is stamped no earlier.",
+    )
 
 
 class StreamRow(SQLModel, table=True):

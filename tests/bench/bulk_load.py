@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, insert, text, update
+from sqlalchemy import Engine, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from service.db import make_engine
@@ -104,7 +104,11 @@ class BenchDatabase:
             conn.execute(
                 update(LOG_HEAD)
                 .where(LOG_HEAD.c.id == 1)
-                .values(position=log.position, hash=log.head_hash)
+                .values(
+                    position=log.position,
+                    hash=log.head_hash,
+                    recorded_at=select(func.max(EVENTS.c.recorded_at)).scalar_subquery(),
+                )
             )
             conn.execute(delete(STREAMS))
             conn.execute(insert(STREAMS), log.streams())

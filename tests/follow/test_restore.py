@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,10 @@ from typer.testing import CliRunner
 
 from service.api.deps import Ledger
 from service.cli import app as cli
+from service.domain.chain import event_hash
+from service.domain.envelope import RecordedEvent
 from service.main import build_ledger, create_app, derived_table_rules
+from service.projections.positions import position_known_at
 from service.projections.rebuild import check_projections
 from service.settings import Settings, get_settings
 from service.store.append import read_head
@@ -162,3 +166,26 @@ def test_the_export_and_restore_commands_round_trip(
     assert [json.loads(line)["position"] for line in after_five] == [6, 7]
     assert again.exit_code == 1
     assert "not empty" in again.output
+
+
+def test_a_log_whose_recording_times_go_back_is_restored_as_it_was_and_noted(
+    client: TestClient, corrector: dict[str, str], ledger: Ledger, empty_ledger: Ledger
+) -> None:
+    """An export from a ledger older than ordered recording times (migration 0006) may
+    have a time that goes back; restored, it keeps it, and `known_at` stays exact."""
+    record_a_history(client, corrector)
+    events = [RecordedEvent.model_validate_json(line) for line in export_lines(ledger.engine)]
+    moved_back = events[0].recorded_at - timedelta(days=1)
+    events[3] = events[3].model_copy(update={"recorded_at": moved_back})
+    prev_hash = events[2].hash
+    for index in range(3, len(events)):  # the chain re-linked over the changed time
+        linked = events[index].model_copy(update={"prev_hash": prev_hash})
+        linked.hash = event_hash(prev_hash, linked.hashed_fields())
+        events[index], prev_hash = linked, linked.hash
+
+    assert restore(empty_ledger.store, [e.model_dump_json() for e in events]) == 7
+
+    with empty_ledger.engine.connect() as conn:
+        assert read_head(conn).recorded_at == max(e.recorded_at for e in events)
+        # recorded by the time of the third event: the first three, and the fourth
+        assert position_known_at(conn, events[2].recorded_at) == 4
