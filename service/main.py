@@ -46,6 +46,7 @@ from service.projections.contributions import ProjectionRules
 from service.settings import Settings, get_settings
 from service.store.append import AppendRules, EventStore
 from service.store.keys import KeyRing, ensure_secret
+from service.store.statistics import SqliteStatistics
 
 VERSION = "1.0.0"
 
@@ -67,7 +68,7 @@ def build_ledger(settings: Settings) -> Ledger:
     gazetteer = default_gazetteer()
     store = EventStore(
         engine,
-        rules=[*derived_table_rules(gazetteer), OutboxRules()],
+        rules=[*derived_table_rules(gazetteer), OutboxRules(), SqliteStatistics()],
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
     keys = KeyRing(

@@ -576,15 +576,22 @@ def changed_positions(
             result[key].add(int(row.position))
         if row.superseded_at is not None and start < row.superseded_at <= end:
             result[key].add(int(row.superseded_at))
-    corroborated = conn.execute(
-        select(*dims, CORROBORATIONS.c.position)
-        .join_from(CORROBORATIONS, FLOWS, FLOWS.c.fact_id == CORROBORATIONS.c.fact_id)
-        .where(
-            CORROBORATIONS.c.position > start,
-            CORROBORATIONS.c.position <= end,
-            visible(end),
+    # The corroborations first, then their facts' rows by id: joined in one query, a
+    # planner may read every row made by `end` to find the few corroborated.
+    corroborated: dict[UUID, set[int]] = defaultdict(set)
+    for fact_id, position in conn.execute(
+        select(CORROBORATIONS.c.fact_id, CORROBORATIONS.c.position).where(
+            CORROBORATIONS.c.position > start, CORROBORATIONS.c.position <= end
         )
-    )
-    for row in corroborated:
-        result[tuple(str(row._mapping[n]) for n in group_by)].add(int(row.position))
+    ):
+        corroborated[fact_id].add(int(position))
+    facts = sorted(corroborated)
+    for first in range(0, len(facts), 500):
+        rows = conn.execute(
+            select(*dims, FLOWS.c.fact_id).where(
+                FLOWS.c.fact_id.in_(facts[first : first + 500]), visible(end)
+            )
+        )
+        for row in rows:
+            result[tuple(str(row._mapping[n]) for n in group_by)] |= corroborated[row.fact_id]
     return result

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Table, delete, select
 from service.db import SQLITE_BEGIN
 from service.domain.envelope import RecordedEvent
 from service.store.append import AppendRules, lock_head
+from service.store.statistics import refresh_statistics
 from service.store.tables import CORROBORATIONS, EVENTS, FACTS, FLOWS
 
 DERIVED: tuple[Table, ...] = (FACTS, FLOWS, CORROBORATIONS)
@@ -50,12 +51,11 @@ def _replay(conn: Connection, rules: Sequence[AppendRules]) -> int:
 
 
 def _analyze(conn: Connection) -> None:
-    """Tell PostgreSQL's planner how big the tables have grown (it sees the transaction's
+    """Tell the planner how big the tables have grown (PostgreSQL sees the transaction's
     own rows). Planning with the emptied tables' statistics, it takes an index on
     `superseded_at` for each correction's UPDATE and reads every current row: a replay
-    of a million events then never ends."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"ANALYZE {', '.join(t.name for t in DERIVED)}")
+    of a million events then never ends. SQLite keeps none unless asked."""
+    refresh_statistics(conn, [t.name for t in DERIVED])
 
 
 _ENVELOPE_FIELDS = tuple(RecordedEvent.model_fields)

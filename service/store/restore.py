@@ -21,6 +21,7 @@ from service.db import SQLITE_BEGIN
 from service.domain.chain import GENESIS_HASH, event_hash
 from service.domain.envelope import RecordedEvent
 from service.store.append import UNORDERED_KEY, EventStore, event_row, lock_head
+from service.store.statistics import refresh_statistics
 from service.store.tables import EVENTS, LOG_HEAD, META, STREAMS
 
 CHUNK = 1000
@@ -108,6 +109,7 @@ def restore(
                 recorded_at=chain.latest_recorded_at,
             )
         )
+        refresh_statistics(conn)
         if chain.unordered_until:  # an old log whose times go back: known_at reads it all
             conn.execute(insert(META).values(key=UNORDERED_KEY, value=str(chain.unordered_until)))
     return chain.position

@@ -160,6 +160,8 @@ class FlowContribution(SQLModel, table=True):
         Index("ix_flow_current", "superseded_at", "kind", "place_id", "affiliation"),
         Index("ix_flow_fact", "fact_id"),
         Index("ix_flow_position", "position"),
+        # one group's rows: a view carried forward folds only the groups that changed
+        Index("ix_flow_place_affiliation", "place_id", "affiliation"),
         # Stocks are a few rows among a great many flows. (Partial, so that no fold
         # over the flows is tempted to walk an index on `kind`.)
         Index(
@@ -206,6 +208,7 @@ class Corroboration(SQLModel, table=True):
     """Another source for a fact: adds a source to its rows, never workers."""
 
     __tablename__ = "corroborations"
+    __table_args__ = (Index("ix_corroborations_position", "position"),)
 
     event_id: UUID = Field(primary_key=True)
     fact_id: UUID = Field(index=True)
