@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
+from service.json_codec import dumps_text, loads
 from service.settings import Settings
 
 SQLITE_BEGIN = "sqlite_begin"
 """Execution option: `IMMEDIATE` makes a SQLite transaction take the write lock at BEGIN."""
-
-
-def json_text(value: Any) -> str:
-    """JSON for the JSON columns. orjson's is several times faster than the standard
-    encoder, which an append of a thousand events feels; the standard encoder takes
-    what orjson refuses (an integer beyond 64 bits)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -33,7 +22,8 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=10,
         pool_pre_ping=True,
-        json_serializer=json_text,
+        json_serializer=dumps_text,
+        json_deserializer=loads,
     )
 
 
@@ -45,7 +35,8 @@ def _sqlite_engine(settings: Settings) -> Engine:
         settings.database_url,
         connect_args={"check_same_thread": False, "timeout": 30},
         poolclass=StaticPool if path is None else None,
-        json_serializer=json_text,
+        json_serializer=dumps_text,
+        json_deserializer=loads,
     )
 
     @event.listens_for(engine, "connect")

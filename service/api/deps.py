@@ -17,6 +17,8 @@ from service.store.append import EventStore
 from service.store.head import HeadReader
 from service.store.keys import KeyRing
 
+COMPUTED_VIEWS = 16
+
 
 @dataclass
 class Ledger:
@@ -28,6 +30,10 @@ class Ledger:
     keys: KeyRing
     gazetteer: Gazetteer
     views: ViewCache
+    """Rendered responses (bytes), by head and request: many, each a few objects."""
+    computed: ViewCache = field(default_factory=lambda: ViewCache(size=COMPUTED_VIEWS))
+    """Computed views (models), by head and question: each holds tens of thousands of
+    objects, which the garbage collector walks on every full collection, so few."""
     folds: IncrementalFolds = field(default_factory=IncrementalFolds)
     head: HeadReader = field(init=False)
 

@@ -35,7 +35,7 @@ def serve_view(
     if (not_modified := conditional(request, etag)) is not None:
         return not_modified
     today = datetime.now(UTC).date()  # views without as_of depend on the date too
-    view = ledger.views.get_or_compute(
+    view = ledger.computed.get_or_compute(
         (key, position, head, today), lambda: compute(position, head)
     )
     return represent(

@@ -614,7 +614,7 @@ def test_live_view_equals_the_reference_fold_and_a_rebuild(
         rebuild_projections(ledger.engine, rules)
         assert check_projections(ledger.engine, rules).differences == []
         # a rebuild keeps the head: drop the views cached and carried forward by it
-        ledger.views, ledger.folds = ViewCache(), IncrementalFolds()
+        ledger.views, ledger.computed, ledger.folds = ViewCache(), ViewCache(), IncrementalFolds()
         # (the check compares the tables; asking again proves the views, on a sample)
         for question in [
             Question(("place", "affiliation")),

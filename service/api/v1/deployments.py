@@ -322,7 +322,7 @@ def _render_deployments(
     head = query.position
     with ledger.engine.connect() as conn:
         query = replace(query, position=axes.position_at(conn, head))
-        view = ledger.views.get_or_compute(
+        view = ledger.computed.get_or_compute(
             ("deployments", head, today, query),
             lambda: compute_view(conn, ledger.gazetteer, query, head, ledger.folds),
         )

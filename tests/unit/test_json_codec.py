@@ -1,4 +1,4 @@
-"""Request bodies parse to exactly what the standard library's json.loads gives."""
+"""JSON parsed and written as the standard library would, only faster."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.api.fast_json import parse_json
+from service.json_codec import dumps_text, loads
 
 json_values = st.recursive(
     st.none()
@@ -28,7 +28,7 @@ json_values = st.recursive(
 def test_a_body_parses_to_what_json_loads_gives(value: Any) -> None:
     text = json.dumps(value).encode()
 
-    parsed = parse_json(text)
+    parsed = loads(text)
 
     assert parsed == json.loads(text)
     assert json.dumps(parsed) == json.dumps(json.loads(text))  # ints stay ints
@@ -44,6 +44,18 @@ def test_what_orjson_refuses_gets_json_loads_own_answer(text: bytes) -> None:
         expected: Any = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         with pytest.raises(type(error)):
-            parse_json(text)
+            loads(text)
     else:
-        assert json.dumps(parse_json(text)) == json.dumps(expected)
+        assert json.dumps(loads(text)) == json.dumps(expected)
+
+
+def test_text_from_the_database_parses_like_bytes_from_a_request() -> None:
+    text = '{"n": 12345678901234567890123, "s": "ü"}'
+
+    assert loads(text) == json.loads(text)
+    assert isinstance(loads(text)["n"], int)
+
+
+def test_integers_beyond_64_bits_are_written_not_refused() -> None:
+    assert dumps_text({"n": 2**70}) == '{"n": 1180591620717411303424}'
+    assert dumps_text({"n": 2**62}) == '{"n":4611686018427387904}'
