@@ -34,6 +34,9 @@ MAX_STEP = 10_000
 """Events a view is carried forward over at most; further, a full fold is as quick."""
 MAX_CHANGED = 500
 """Changed groups a view is carried forward with at most (a fold of them lists their keys)."""
+KEPT_PER_QUESTION = 4
+"""Folds kept per question, the latest positions asked: the head's, and a few past ones
+(`known_at`, `at_position`), which never change once folded."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,11 @@ def fold_view(
 
 
 class IncrementalFolds:
-    """The latest folded view of each question asked without a place or country filter."""
+    """The folded views of each question asked without a place or country filter, at the
+    last few positions asked."""
 
     def __init__(self) -> None:
-        self._latest: dict[tuple[DeploymentQuery, date], _Folded] = {}
+        self._kept: dict[tuple[DeploymentQuery, date], list[_Folded]] = {}
         self._lock = threading.Lock()
 
     def fold(
@@ -67,16 +71,20 @@ class IncrementalFolds:
             return fold_view(conn, query, as_of)
         question = (replace(query, position=0), as_of)
         with self._lock:
-            earlier = self._latest.get(question)
+            kept = self._kept.get(question, [])
+            earlier = max(
+                (f for f in kept if f.position <= query.position),
+                key=lambda f: f.position,
+                default=None,
+            )
         groups = None
-        if earlier is not None and 0 <= query.position - earlier.position <= MAX_STEP:
+        if earlier is not None and query.position - earlier.position <= MAX_STEP:
             groups = self._carried_forward(conn, query, as_of, earlier)
         if groups is None:
             groups = fold_view(conn, query, as_of)
         with self._lock:
-            latest = self._latest.get(question)
-            if latest is None or latest.position < query.position:
-                self._latest[question] = _Folded(query.position, groups)
+            kept = [f for f in self._kept.get(question, []) if f.position != query.position]
+            self._kept[question] = [*kept, _Folded(query.position, groups)][-KEPT_PER_QUESTION:]
         return dict(groups)
 
     def _carried_forward(
