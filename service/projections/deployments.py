@@ -310,7 +310,17 @@ def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, Deplo
 
     if not by_source:
         sources = _sources(conn, with_groups, in_scope, keys, names)
-    _count_corroborations(conn, with_groups, in_scope, keys, names, query.position, sources, groups)
+    _count_corroborations(
+        conn,
+        with_groups,
+        in_scope,
+        keys,
+        names,
+        query.position,
+        sources,
+        groups,
+        few_groups=query.only_groups is not None,
+    )
     for key, behind in sources.items():
         if key in groups:
             groups[key].sources = len(behind)
@@ -357,9 +367,20 @@ def _count_corroborations(
     position: int,
     sources: dict[GroupKey, set[str]],
     groups: dict[GroupKey, DeploymentGroup],
+    *,
+    few_groups: bool = False,
 ) -> None:
     """Add the corroborations of each group's facts: their events, and their sources."""
     g = with_groups.c
+    # Over every group, the few corroborated facts are looked up by id rather than every
+    # fact scanned; for a few groups, their own rows are fewer than all corroborated facts.
+    corroborated = (
+        true()
+        if few_groups
+        else g.fact_id.in_(
+            select(CORROBORATIONS.c.fact_id).where(CORROBORATIONS.c.position <= position)
+        )
+    )
     corroborating = (
         select(
             *keys,
@@ -370,10 +391,7 @@ def _count_corroborations(
         .where(
             in_scope,
             CORROBORATIONS.c.position <= position,
-            # the few corroborated facts, looked up by id rather than every fact scanned
-            g.fact_id.in_(
-                select(CORROBORATIONS.c.fact_id).where(CORROBORATIONS.c.position <= position)
-            ),
+            corroborated,
         )
         .group_by(*keys, CORROBORATIONS.c.source_id)
     )
