@@ -19,6 +19,7 @@ from service.api.metrics import router as metrics_router
 from service.api.nul_guard import RefuseNul
 from service.api.problems import install_problem_handlers
 from service.api.repeated_reads import RepeatedReads
+from service.api.representations import Rendered
 from service.api.v1 import (
     admin,
     audit,
@@ -83,7 +84,7 @@ def build_ledger(settings: Settings) -> Ledger:
         store=store,
         keys=keys,
         gazetteer=gazetteer,
-        views=ViewCache(),
+        views=ViewCache(weigh=Rendered.size, max_weight=settings.view_cache_mb * 2**20),
     )
 
 

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
         "secret is generated once and kept in the database.",
     )
     idempotency_ttl_hours: int = Field(default=48, ge=24)
+    view_cache_mb: int = Field(
+        default=256,
+        ge=1,
+        description="Rendered views kept per process, in MiB (at a million events one "
+        "view of every city is about 1.6 MB with its gzip copy).",
+    )
     key_cache_seconds: float = Field(
         default=1.0,
         ge=0,

@@ -59,6 +59,10 @@ class Rendered:
     headers: tuple[tuple[str, str], ...] = ()
     gzipped: bytes | None = None
 
+    def size(self) -> int:
+        """Bytes held."""
+        return len(self.content) + len(self.gzipped or b"")
+
     def compressed(self) -> Rendered:
         """With a gzip copy, made once for every later request (a view of every city runs
         to megabytes of JSON, a seventh of that compressed)."""

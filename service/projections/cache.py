@@ -17,10 +17,22 @@ T = TypeVar("T")
 
 
 class ViewCache:
-    def __init__(self, size: int = 512) -> None:
+    """At most `size` entries and, when `weigh` is given, at most `max_weight` of what it
+    weighs (bytes, say: at a million events one rendered view runs to megabytes)."""
+
+    def __init__(
+        self,
+        size: int = 512,
+        *,
+        weigh: Callable[[Any], int] | None = None,
+        max_weight: int = 0,
+    ) -> None:
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._computing: dict[Hashable, threading.Event] = {}
         self._size = size
+        self._weigh = weigh
+        self._max_weight = max_weight
+        self._weight = 0
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Any | None:
@@ -36,10 +48,19 @@ class ViewCache:
             self._store(key, value)
 
     def _store(self, key: Hashable, value: Any) -> None:
+        if key in self._entries:
+            self._weight -= self._weight_of(self._entries[key])
         self._entries[key] = value
         self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        self._weight += self._weight_of(value)
+        while len(self._entries) > self._size or (
+            self._weigh is not None and self._weight > self._max_weight and len(self._entries) > 1
+        ):
+            _, dropped = self._entries.popitem(last=False)
+            self._weight -= self._weight_of(dropped)
+
+    def _weight_of(self, value: Any) -> int:
+        return self._weigh(value) if self._weigh is not None else 0
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
         while True:

@@ -16,6 +16,7 @@ database each carry their own views forward and agree. A view more than
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -37,6 +38,9 @@ MAX_CHANGED = 500
 KEPT_PER_QUESTION = 4
 """Folds kept per question, the latest positions asked: the head's, and a few past ones
 (`known_at`, `at_position`), which never change once folded."""
+KEPT_QUESTIONS = 64
+"""Questions kept, the last asked (a client walking `as_of` through ten years of days
+asks thousands, each a question of its own)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class IncrementalFolds:
     last few positions asked."""
 
     def __init__(self) -> None:
-        self._kept: dict[tuple[DeploymentQuery, date], list[_Folded]] = {}
+        self._kept: OrderedDict[tuple[DeploymentQuery, date], list[_Folded]] = OrderedDict()
         self._lock = threading.Lock()
 
     def fold(
@@ -85,6 +89,9 @@ class IncrementalFolds:
         with self._lock:
             kept = [f for f in self._kept.get(question, []) if f.position != query.position]
             self._kept[question] = [*kept, _Folded(query.position, groups)][-KEPT_PER_QUESTION:]
+            self._kept.move_to_end(question)
+            while len(self._kept) > KEPT_QUESTIONS:
+                self._kept.popitem(last=False)
         return dict(groups)
 
     def _carried_forward(

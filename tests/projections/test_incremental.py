@@ -69,3 +69,20 @@ def test_a_past_view_is_folded_once_and_does_not_hold_back_the_current_one(
     # from itself (not from the past view, asked again in between)
     assert folds_done == ["full", "groups", "groups"]
     assert current == from_scratch(seeded, client)
+
+
+def test_only_the_last_questions_asked_are_kept(
+    seeded: Ledger, client: TestClient, folds_done: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client walking `as_of` day by day asks a new question each time: the folds kept
+    stay bounded, the least recently asked going first."""
+    monkeypatch.setattr(incremental, "KEPT_QUESTIONS", 2)
+    days = ["2023-04-01", "2023-04-02", "2023-04-03"]
+    for day in days:
+        rows(client, as_of=day)
+    seeded.views = ViewCache()  # so that the next asks reach the folds again
+
+    rows(client, as_of=days[2])  # still kept: no fold
+    rows(client, as_of=days[0])  # let go: folded again
+
+    assert folds_done == ["full", "full", "full", "full"]

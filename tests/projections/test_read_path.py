@@ -215,3 +215,24 @@ def test_the_migration_fills_in_how_existing_rows_share_their_count(database_url
 def _uuid(name: str) -> str:
     """A fact id as each backend stores a UUID (hex on SQLite, uuid on PostgreSQL)."""
     return {"f1": "0" * 31 + "1", "f2": "0" * 31 + "2"}[name]
+
+
+def test_the_view_cache_keeps_within_its_byte_budget_dropping_the_least_recent() -> None:
+    cache = ViewCache(weigh=len, max_weight=10)
+    cache.put("a", b"xxxx")
+    cache.put("b", b"xxxx")
+    assert cache.get("a") == b"xxxx"  # "a" is now the more recent
+
+    cache.put("c", b"xxxx")  # 12 bytes: over the budget
+
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (b"xxxx", None, b"xxxx")
+
+
+def test_a_view_larger_than_the_whole_budget_is_still_kept_alone() -> None:
+    cache = ViewCache(weigh=len, max_weight=10)
+    cache.put("small", b"x")
+
+    cache.put("large", b"x" * 50)
+
+    assert cache.get("large") == b"x" * 50
+    assert cache.get("small") is None
