@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Index, Table, delete, select
+from sqlalchemy import Connection, Engine, Table, delete, select
 
 from service.db import SQLITE_BEGIN
 from service.domain.envelope import RecordedEvent
@@ -35,22 +35,7 @@ class RebuildReport:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-READ_ONLY_INDEXES = (
-    "ix_flow_current",
-    "ix_flow_position",
-    "ix_flow_place_affiliation",
-    "ix_flow_stocks",
-    "ix_corroborations_position",
-)
-"""Indexes the views read and a replay does not (it finds facts by id)."""
-
-
 def _replay(conn: Connection, rules: Sequence[AppendRules]) -> int:
-    # On SQLite these indexes are built once at the end rather than kept up row by row.
-    # (Not on PostgreSQL: dropping an index there would block every reader until commit.)
-    set_aside = _read_only_indexes() if conn.dialect.name == "sqlite" else []
-    for index in set_aside:
-        index.drop(conn)
     for table in DERIVED:
         conn.execute(delete(table))
     after, replayed, analyzed_at = 0, 0, 0
@@ -61,15 +46,8 @@ def _replay(conn: Connection, rules: Sequence[AppendRules]) -> int:
         if replayed >= 4 * analyzed_at:
             _analyze(conn)
             analyzed_at = replayed
-    for index in set_aside:
-        index.create(conn)
     _analyze(conn)
     return replayed
-
-
-def _read_only_indexes() -> list[Index]:
-    indexes = {str(index.name): index for table in DERIVED for index in table.indexes}
-    return [indexes[name] for name in READ_ONLY_INDEXES]
 
 
 def _analyze(conn: Connection) -> None:

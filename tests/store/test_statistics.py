@@ -1,11 +1,10 @@
-"""SQLite's planner statistics are refreshed as the log doubles, and by a rebuild; a rebuild
-keeps every index."""
+"""SQLite's planner statistics are refreshed as the log doubles, and by a rebuild."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import TypeAdapter
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from service.api.deps import Ledger
 from service.domain.events import EventIn, EventInBase
@@ -73,24 +72,3 @@ def test_a_rebuild_leaves_sqlite_statistics_behind(ledger: Ledger) -> None:
     rebuild_projections(ledger.engine, derived_table_rules(ledger.gazetteer))
 
     assert statistics_rows(ledger) > 0
-
-
-def index_names(ledger: Ledger) -> set[str]:
-    with ledger.engine.connect() as conn:
-        return {
-            index["name"]
-            for table in ("flow_contributions", "corroborations", "facts")
-            for index in inspect(conn).get_indexes(table)
-        }
-
-
-def test_a_rebuild_leaves_every_index_it_set_aside(ledger: Ledger) -> None:
-    """On SQLite a rebuild drops the indexes only views read, and builds them once at
-    the end; a rebuild that left one out would slow every view after it."""
-    append(ledger, [source_body(), dispatch_body()])
-    before = index_names(ledger)
-
-    rebuild_projections(ledger.engine, derived_table_rules(ledger.gazetteer))
-
-    assert index_names(ledger) == before
-    assert {"ix_flow_place_affiliation", "ix_flow_stocks"} <= before
