@@ -49,7 +49,7 @@ from service.gazetteer import default_gazetteer
 from service.ingest.submit import new_events
 from service.store.keys import KeyRing, Scope
 from tests.bench.bare_insert_app import BARE_TABLE, events_twin
-from tests.bench.bulk_load import BenchDatabase
+from tests.bench.bulk_load import COLUMNS, BenchDatabase
 from tests.bench.http_load import served
 
 RAW_TABLE = "bench_raw_events"
@@ -68,21 +68,6 @@ PLACES = (
     "Krasnoyarsk",
 )
 QUALIFIERS = ("exact", "approximately", "at_least", "more_than", "fewer_than")
-COLUMNS = (
-    "position",
-    "id",
-    "stream",
-    "stream_version",
-    "type",
-    "schema_version",
-    "source_id",
-    "data",
-    "provenance",
-    "recorded_at",
-    "recorded_by",
-    "hash",
-    "prev_hash",
-)
 
 
 @dataclass(frozen=True)
