@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Insert, bindparam, insert, literal, or_, sele
 
 from service.domain.envelope import RecordedEvent
 from service.follow.tables import ACTIVE, FAILING, OUTBOX, SUBSCRIPTIONS
-from service.store.append import AppendWarning, NewEvent
+from service.store.append import WriteOnlyRules
 from service.store.tables import EVENTS
 from service.store.types import UTCDateTime
 
@@ -24,7 +24,7 @@ def _utc_now() -> datetime:
 
 
 @dataclass(frozen=True)
-class OutboxRules:
+class OutboxRules(WriteOnlyRules):
     """Implements the store's `AppendRules`: an outbox row per (subscriber, matching event).
 
     A parked (`failing`) subscription keeps collecting rows, so that it resumes
@@ -32,15 +32,6 @@ class OutboxRules:
     """
 
     clock: Callable[[], datetime] = field(default=_utc_now)
-
-    def check(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
-        return list(events)
-
-    def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]:
-        return []
-
-    def committed(self, events: Sequence[RecordedEvent]) -> None:
-        pass
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         """One INSERT … SELECT over the events just written: no round trip to read the

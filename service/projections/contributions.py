@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from service.domain.envelope import RecordedEvent
 from service.domain.events import EventType
-from service.store.append import AppendWarning, NewEvent
+from service.store.append import WriteOnlyRules
 from service.store.bulk import insert_rows
 from service.store.tables import CORROBORATIONS, FACTS, FLOWS
 
@@ -86,17 +86,8 @@ def source_report_date(source: dict[str, Any]) -> date | None:
 
 
 @dataclass
-class ProjectionRules:
+class ProjectionRules(WriteOnlyRules):
     """The store's `AppendRules` for the projection tables. Checks nothing itself."""
-
-    def check(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
-        return list(events)
-
-    def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]:
-        return []
-
-    def committed(self, events: Sequence[RecordedEvent]) -> None:
-        pass
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         """Rows for the batch, built in log order with a few queries for the whole batch

@@ -98,6 +98,20 @@ class AppendRules(Protocol):
         ...
 
 
+class WriteOnlyRules:
+    """Base of the `AppendRules` that only keep something in step (`apply`): they check
+    nothing, warn of nothing, and remember nothing after the commit."""
+
+    def check(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
+        return list(events)
+
+    def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]:
+        return []
+
+    def committed(self, events: Sequence[RecordedEvent]) -> None:
+        pass
+
+
 @dataclass
 class Head:
     position: int

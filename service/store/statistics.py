@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from service.domain.envelope import RecordedEvent
-from service.store.append import AppendWarning, NewEvent
+from service.store.append import WriteOnlyRules
 
 ANALYSIS_LIMIT = 2000
 FIRST_REFRESH = 1024
@@ -46,14 +46,8 @@ def crosses_a_power_of_two(first: int, last: int) -> bool:
 
 
 @dataclass(frozen=True)
-class SqliteStatistics:
+class SqliteStatistics(WriteOnlyRules):
     """Implements the store's `AppendRules`: SQLite's statistics refreshed as the log doubles."""
-
-    def check(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
-        return list(events)
-
-    def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]:
-        return []
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         if (
@@ -62,6 +56,3 @@ class SqliteStatistics:
             and crosses_a_power_of_two(events[0].position, events[-1].position)
         ):
             refresh_statistics(conn)
-
-    def committed(self, events: Sequence[RecordedEvent]) -> None:
-        pass

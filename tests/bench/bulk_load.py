@@ -27,6 +27,7 @@ from service.store.tables import EVENTS, LOG_HEAD, STREAMS
 from tests.bench.synthetic_log import EnvelopeRow, SyntheticLog
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+SECRET = "bench-secret"
 COLUMNS = (
     "position",
     "id",
@@ -76,9 +77,20 @@ class BenchDatabase:
             migrate_on_start=False,
             load_seed=False,
             bootstrap_admin=False,
-            secret_key="bench-secret",
+            secret_key=SECRET,
             deliver_webhooks=False,
         )
+
+    def server_env(self) -> dict[str, str]:
+        """`settings()` as the LEDGER_* variables of a served uvicorn."""
+        return {
+            "LEDGER_DATABASE_URL": self.url,
+            "LEDGER_MIGRATE_ON_START": "false",
+            "LEDGER_LOAD_SEED": "false",
+            "LEDGER_BOOTSTRAP_ADMIN": "false",
+            "LEDGER_SECRET_KEY": SECRET,
+            "LEDGER_DELIVER_WEBHOOKS": "false",
+        }
 
     def write(self, rows: list[EnvelopeRow]) -> None:
         with self.engine.begin() as conn:

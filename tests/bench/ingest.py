@@ -49,12 +49,11 @@ from service.gazetteer import default_gazetteer
 from service.ingest.submit import new_events
 from service.store.keys import KeyRing, Scope
 from tests.bench.bare_insert_app import BARE_TABLE, events_twin
-from tests.bench.bulk_load import COLUMNS, BenchDatabase
+from tests.bench.bulk_load import COLUMNS, SECRET, BenchDatabase
 from tests.bench.http_load import served
 
 RAW_TABLE = "bench_raw_events"
 SOURCE_ID = "bench-desk-report"
-SECRET = "bench-secret"
 PLACES = (
     "Moscow",
     "Saint Petersburg",
@@ -236,16 +235,6 @@ def encoded(bodies: Sequence[dict[str, Any]], batch: int) -> list[bytes]:
     ]
 
 
-def server_env(db: BenchDatabase) -> dict[str, str]:
-    return {
-        "LEDGER_DATABASE_URL": db.url,
-        "LEDGER_MIGRATE_ON_START": "false",
-        "LEDGER_LOAD_SEED": "false",
-        "LEDGER_BOOTSTRAP_ADMIN": "false",
-        "LEDGER_SECRET_KEY": SECRET,
-    }
-
-
 class Numbers:
     """Event numbers handed out in order, so that no two scenarios send the same fact."""
 
@@ -261,7 +250,7 @@ class Numbers:
 def measure_ledger(db: BenchDatabase, sizes: Sizes, numbers: Numbers) -> list[Result]:
     _, token = KeyRing(db.engine, SECRET.encode()).create("bench-desk", {Scope.events_write})
     results = []
-    with served("service.main:create_app", server_env(db)) as base:
+    with served("service.main:create_app", db.server_env()) as base:
         warm = [dispatch_body(n) for n in numbers.take(20)]
         post_all(base, "/v1/events", encoded([source_body()], 1), 1, token)
         post_all(base, "/v1/events", encoded(warm, 1), 2, token)
@@ -279,7 +268,7 @@ def measure_ledger(db: BenchDatabase, sizes: Sizes, numbers: Numbers) -> list[Re
 
 def measure_bare_endpoint(db: BenchDatabase, sizes: Sizes, numbers: Numbers) -> Result:
     events_twin(BARE_TABLE).create(db.engine)
-    with served("tests.bench.bare_insert_app:create_app", server_env(db)) as base:
+    with served("tests.bench.bare_insert_app:create_app", db.server_env()) as base:
         post_all(base, "/events", encoded([dispatch_body(n) for n in range(20)], 1), 2, "-")
         bodies = encoded([dispatch_body(n) for n in numbers.take(sizes.singles)], 1)
         seconds = post_all(base, "/events", bodies, sizes.single_clients, "-")

@@ -79,17 +79,6 @@ def stage(name: str) -> Iterator[None]:
     print(f"  {name}: {time.perf_counter() - started:,.1f} s", flush=True)
 
 
-def server_env(db: BenchDatabase) -> dict[str, str]:
-    return {
-        "LEDGER_DATABASE_URL": db.url,
-        "LEDGER_MIGRATE_ON_START": "false",
-        "LEDGER_LOAD_SEED": "false",
-        "LEDGER_BOOTSTRAP_ADMIN": "false",
-        "LEDGER_SECRET_KEY": "bench-secret",
-        "LEDGER_DELIVER_WEBHOOKS": "false",
-    }
-
-
 class Appender:
     """Appends one real dispatch through the store, so the next read must fold again."""
 
@@ -221,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         with stage(f"{backend}: rebuild and read at {args.small:,} events"):
             rebuild_projections(db.engine, derived_table_rules(gazetteer))
             measured = results[backend]
-            with served("service.main:create_app", server_env(db)) as base:
+            with served("service.main:create_app", db.server_env()) as base:
                 ledger = build_ledger(db.settings())
                 append = Appender(ledger.store, gazetteer, log.sources[0]["id"])
                 with httpx.Client(base_url=base, timeout=600) as client:
@@ -256,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
             position = head_position(db.engine)
             known_at = shape.recorded_at(int(args.events * KNOWN_AT_SHARE))
             known_position = position_known_at(db.engine, known_at)
-            with served("service.main:create_app", server_env(db)) as base:
+            with served("service.main:create_app", db.server_env()) as base:
                 ledger = build_ledger(db.settings())
                 append = Appender(ledger.store, gazetteer, log.sources[0]["id"])
                 with httpx.Client(base_url=base, timeout=600) as client:
