@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -64,6 +64,9 @@ class DeploymentQuery:
     """Fold just these groups (keys in `group_by` order): how a view is carried forward
     by the groups an append changed (`incremental.py`). Never with a country or place
     filter: those make a fact's share depend on rows outside its group."""
+    made_after: int | None = None
+    """Fold just the rows made after this position: what an append added to groups whose
+    earlier rows all still stand (`added_to`). Never with a country or place filter."""
 
 
 GroupKey = tuple[str, ...]
@@ -82,17 +85,20 @@ class FlowTotals:
     facts: int = 0
 
 
-@dataclass
+@dataclass(eq=False)  # one fold's result: compared, and hashed, by identity
 class DeploymentGroup:
     key: dict[str, str]
     dispatched: FlowTotals = field(default_factory=FlowTotals)
     repatriated: FlowTotals = field(default_factory=FlowTotals)
     estimated_present: Bounds | None = None
     estimate_as_of: date | None = None
+    stock_plus_flows: Bounds | None = None
+    """The estimate before it is clamped at 0: what later flows add to (`added_to`)."""
     shared: list[SharedCount] = field(default_factory=list)
     shared_total: int = 0
     events: int = 0
     sources: int = 0
+    source_ids: frozenset[str] = frozenset()
     first_reported: date | None = None
     last_reported: date | None = None
 
@@ -157,7 +163,9 @@ def _fact_groups(conn: Connection, query: DeploymentQuery) -> tuple[Any, list[st
     names = [d.name for d in dims]
     if query.countries is None and query.place_ids is None:
         return _flat_fact_groups(query, dims, names)
-    assert query.only_groups is None, "a scoped fold is never restricted to some groups"
+    assert query.only_groups is None and query.made_after is None, (
+        "a scoped fold is never restricted to some groups or rows"
+    )
     scope = _in_scope(query).label("in_scope")
 
     per_fact = (
@@ -222,7 +230,13 @@ def _flat_fact_groups(
             FLOWS.c.period_start,
             groups.label("groups"),
         )
-        .where(FLOWS.c.kind.in_(FLOW_KINDS), *_time_filters(query), *_only_groups(query), first)
+        .where(
+            FLOWS.c.kind.in_(FLOW_KINDS),
+            *_time_filters(query),
+            *_only_groups(query),
+            *([FLOWS.c.position > query.made_after] if query.made_after is not None else []),
+            first,
+        )
         # a subquery, not a CTE: read again where used rather than stored once in full
         .subquery("with_groups")
     )
@@ -319,11 +333,13 @@ def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, Deplo
         query.position,
         sources,
         groups,
-        few_groups=query.only_groups is not None,
+        few_rows=query.only_groups is not None,
+        new_rows=query.made_after is not None,
     )
     for key, behind in sources.items():
         if key in groups:
             groups[key].sources = len(behind)
+            groups[key].source_ids = frozenset(behind)
     # A shared count's partners are named from all its rows, in the asked groups or not.
     every_group = (
         (with_groups, names, in_scope)
@@ -368,38 +384,50 @@ def _count_corroborations(
     sources: dict[GroupKey, set[str]],
     groups: dict[GroupKey, DeploymentGroup],
     *,
-    few_groups: bool = False,
+    few_rows: bool = False,
+    new_rows: bool = False,
 ) -> None:
     """Add the corroborations of each group's facts: their events, and their sources."""
     g = with_groups.c
-    # Over every group, the few corroborated facts are looked up by id rather than every
-    # fact scanned; for a few groups, their own rows are fewer than all corroborated facts.
-    corroborated = (
-        true()
-        if few_groups
-        else g.fact_id.in_(
-            select(CORROBORATIONS.c.fact_id).where(CORROBORATIONS.c.position <= position)
+    # Over every row, the few corroborated facts are looked up by id rather than every
+    # fact scanned; for a few groups' rows, those rows are fewer than all corroborated
+    # facts. New rows (`made_after`) name their facts first: a planner, not knowing how
+    # few they are, would read every corroboration to join them.
+    batches: list[ColumnElement[bool]]
+    if new_rows:
+        facts = sorted(set(conn.execute(select(g.fact_id).where(in_scope)).scalars()))
+        batches = [
+            and_(g.fact_id.in_(chunk), CORROBORATIONS.c.fact_id.in_(chunk))
+            for chunk in (facts[start : start + 500] for start in range(0, len(facts), 500))
+        ]
+    elif few_rows:
+        batches = [true()]
+    else:
+        batches = [
+            g.fact_id.in_(
+                select(CORROBORATIONS.c.fact_id).where(CORROBORATIONS.c.position <= position)
+            )
+        ]
+    for corroborated in batches:  # each corroboration is of one fact: batches add up
+        corroborating = (
+            select(
+                *keys,
+                CORROBORATIONS.c.source_id,
+                func.count(func.distinct(CORROBORATIONS.c.event_id)).label("events"),
+            )
+            .join_from(with_groups, CORROBORATIONS, CORROBORATIONS.c.fact_id == g.fact_id)
+            .where(
+                in_scope,
+                CORROBORATIONS.c.position <= position,
+                corroborated,
+            )
+            .group_by(*keys, CORROBORATIONS.c.source_id)
         )
-    )
-    corroborating = (
-        select(
-            *keys,
-            CORROBORATIONS.c.source_id,
-            func.count(func.distinct(CORROBORATIONS.c.event_id)).label("events"),
-        )
-        .join_from(with_groups, CORROBORATIONS, CORROBORATIONS.c.fact_id == g.fact_id)
-        .where(
-            in_scope,
-            CORROBORATIONS.c.position <= position,
-            corroborated,
-        )
-        .group_by(*keys, CORROBORATIONS.c.source_id)
-    )
-    for row in conn.execute(corroborating):
-        key = tuple(str(row._mapping[n]) for n in names)
-        if key in groups:
-            groups[key].events += int(row.events)
-            sources[key].add(row.source_id)
+        for row in conn.execute(corroborating):
+            key = tuple(str(row._mapping[n]) for n in names)
+            if key in groups:
+                groups[key].events += int(row.events)
+                sources[key].add(row.source_id)
 
 
 def _list_shared(
@@ -476,19 +504,7 @@ def fold_estimates(
     names = [d.name for d in dims]
     if not any(n in ("place", "country") for n in names):
         return
-    level = FLOWS.c.place_id == func.lower(FLOWS.c.country) if "place" not in names else true()
-    stocks = [
-        IS_STOCK,
-        visible(query.position),
-        FLOWS.c.period_start <= as_of,
-        level,
-        *([FLOWS.c.affiliation == query.affiliation] if query.affiliation else []),
-        # a stock counts only inside the filters, whatever the grouping: a stock for
-        # Dandong is not in a view of Russia, nor Russia's in a view of Moscow
-        *([FLOWS.c.country.in_(query.countries)] if query.countries is not None else []),
-        *([FLOWS.c.place_id.in_(query.place_ids)] if query.place_ids is not None else []),
-        *_only_groups(query),
-    ]
+    stocks = _stock_conditions(query, as_of, names)
     rows = conn.execute(
         select(
             *dims, FLOWS.c.period_start, FLOWS.c.count_min, FLOWS.c.count_best, FLOWS.c.count_max
@@ -509,8 +525,54 @@ def fold_estimates(
         flows = after.get(key)
         present = stock if flows is None else add(stock, flows.net_flow)
         group = groups.setdefault(key, DeploymentGroup(key=dict(zip(names, key, strict=True))))
+        group.stock_plus_flows = present
         group.estimated_present = clamp_at_zero(present)
         group.estimate_as_of = stock_date
+
+
+def _stock_conditions(
+    query: DeploymentQuery, as_of: date, names: list[str]
+) -> list[ColumnElement[bool]]:
+    """The stock rows that count for `query` by `as_of`."""
+    level = FLOWS.c.place_id == func.lower(FLOWS.c.country) if "place" not in names else true()
+    return [
+        IS_STOCK,
+        visible(query.position),
+        FLOWS.c.period_start <= as_of,
+        level,
+        *([FLOWS.c.affiliation == query.affiliation] if query.affiliation else []),
+        # a stock counts only inside the filters, whatever the grouping: a stock for
+        # Dandong is not in a view of Russia, nor Russia's in a view of Moscow
+        *([FLOWS.c.country.in_(query.countries)] if query.countries is not None else []),
+        *([FLOWS.c.place_id.in_(query.place_ids)] if query.place_ids is not None else []),
+        *_only_groups(query),
+    ]
+
+
+def new_flows_after_stocks(
+    conn: Connection, query: DeploymentQuery, as_of: date, stock_dates: dict[GroupKey, date]
+) -> dict[GroupKey, DeploymentGroup]:
+    """Per group of `stock_dates`, the flows of the rows made after `query.made_after` whose
+    period starts after the group's stock date and by `as_of`: what they add to its estimate.
+
+    Folded per date over all new rows, the groups picked here: restricted to the groups
+    in SQL, a planner reads each group's every row rather than the few new ones."""
+    by_date: dict[date, set[GroupKey]] = defaultdict(set)
+    for key, stock_date in stock_dates.items():
+        by_date[stock_date].add(key)
+    found: dict[GroupKey, DeploymentGroup] = {}
+    for stock_date, keys in by_date.items():
+        since = DeploymentQuery(
+            group_by=query.group_by,
+            position=query.position,
+            as_of=as_of,
+            period_from=stock_date + timedelta(days=1),
+            affiliation=query.affiliation,
+            made_after=query.made_after,
+        )
+        folded = fold_flows(conn, since)
+        found |= {key: folded[key] for key in keys if key in folded}
+    return found
 
 
 def _flows_after_stocks(
@@ -577,23 +639,45 @@ def facts_behind(
     return sorted({int(row.position) for row in rows})
 
 
+@dataclass
+class GroupChange:
+    """What happened to a group's rows in a range of positions."""
+
+    positions: set[int] = field(default_factory=set)
+    only_new_flows: bool = True
+    """Every change was a new dispatch or repatriation row: none ended, no stock and no
+    corroboration came. The group is then its earlier fold plus its new rows (`added_to`)."""
+
+
 def changed_positions(
     conn: Connection, group_by: tuple[str, ...], start: int, end: int
 ) -> dict[GroupKey, set[int]]:
     """Per group, the positions in (start, end] that added or ended one of its rows."""
+    return {
+        key: change.positions for key, change in changed_groups(conn, group_by, start, end).items()
+    }
+
+
+def changed_groups(
+    conn: Connection, group_by: tuple[str, ...], start: int, end: int
+) -> dict[GroupKey, GroupChange]:
+    """Per group, the changes in (start, end] to its rows: made, ended or corroborated."""
     dims = [_COLUMN[name].label(name) for name in group_by]
     made = and_(FLOWS.c.position > start, FLOWS.c.position <= end)
     ended = and_(FLOWS.c.superseded_at > start, FLOWS.c.superseded_at <= end)
-    result: dict[GroupKey, set[int]] = defaultdict(set)
+    result: dict[GroupKey, GroupChange] = defaultdict(GroupChange)
     rows = conn.execute(
-        select(*dims, FLOWS.c.position, FLOWS.c.superseded_at).where(or_(made, ended))
+        select(*dims, FLOWS.c.kind, FLOWS.c.position, FLOWS.c.superseded_at).where(or_(made, ended))
     )
     for row in rows:
-        key = tuple(str(row._mapping[n]) for n in group_by)
+        change = result[tuple(str(row._mapping[n]) for n in group_by)]
         if start < row.position <= end:
-            result[key].add(int(row.position))
+            change.positions.add(int(row.position))
+            if row.kind not in FLOW_KINDS:
+                change.only_new_flows = False
         if row.superseded_at is not None and start < row.superseded_at <= end:
-            result[key].add(int(row.superseded_at))
+            change.positions.add(int(row.superseded_at))
+            change.only_new_flows = False
     # The corroborations first, then their facts' rows by id: joined in one query, a
     # planner may read every row made by `end` to find the few corroborated.
     corroborated: dict[UUID, set[int]] = defaultdict(set)
@@ -611,5 +695,47 @@ def changed_positions(
             )
         )
         for row in rows:
-            result[tuple(str(row._mapping[n]) for n in group_by)] |= corroborated[row.fact_id]
-    return result
+            change = result[tuple(str(row._mapping[n]) for n in group_by)]
+            change.positions |= corroborated[row.fact_id]
+            change.only_new_flows = False
+    return dict(result)
+
+
+def added_to(
+    earlier: DeploymentGroup | None, new: DeploymentGroup, new_after_stock: DeploymentGroup | None
+) -> DeploymentGroup:
+    """A group folded earlier, with the fold of the rows made since (`made_after`) added,
+    and of those of them after its stock (`flows_after_stocks`), if it has one.
+
+    Exact when none of its earlier rows ended and no stock came (`GroupChange`): every
+    figure is then a sum, a count, a union or an extreme over the group's rows, and a
+    new fact's rows (all its places) are all new. Corroborations of the new facts are in
+    `new`; a fact is corroborated only once recorded.
+    """
+    if earlier is None:
+        return new
+    stock_plus_flows = earlier.stock_plus_flows
+    if stock_plus_flows is not None and new_after_stock is not None:
+        stock_plus_flows = add(stock_plus_flows, new_after_stock.net_flow)
+    sources = earlier.source_ids | new.source_ids
+    shared = sorted([*earlier.shared, *new.shared], key=lambda s: s.fact_id)[:SHARED_LISTED]
+    return replace(
+        earlier,
+        dispatched=FlowTotals(
+            add(earlier.dispatched.bounds, new.dispatched.bounds),
+            earlier.dispatched.facts + new.dispatched.facts,
+        ),
+        repatriated=FlowTotals(
+            add(earlier.repatriated.bounds, new.repatriated.bounds),
+            earlier.repatriated.facts + new.repatriated.facts,
+        ),
+        shared=shared,
+        shared_total=earlier.shared_total + new.shared_total,
+        events=earlier.events + new.events,
+        sources=len(sources),
+        source_ids=sources,
+        first_reported=_earliest(earlier.first_reported, new.first_reported),
+        last_reported=_latest(earlier.last_reported, new.last_reported),
+        stock_plus_flows=stock_plus_flows,
+        estimated_present=None if stock_plus_flows is None else clamp_at_zero(stock_plus_flows),
+    )

@@ -5,9 +5,13 @@ append changes few groups (a dispatch to Moscow changes Moscow's row), and in a
 fold without a country or place filter each group's figures come from its own
 rows alone (a shared count's number of groups is written on each of its rows).
 So the view at head N is the view at an earlier head M with the groups that
-changed in (M, N] folded again, and nothing else touched.
+changed in (M, N] brought up to date, and nothing else touched. Most changes are
+new reports: a group that only gained dispatch or repatriation rows is its
+earlier figures plus a fold of the new rows alone (`added_to`), a read whose cost
+is the append's, not the group's. A group where a row ended (a correction, a
+retraction), a stock came or a corroboration was added is folded again.
 
-Which groups changed is read from the log's own bookkeeping (`changed_positions`:
+Which groups changed is read from the log's own bookkeeping (`changed_groups`:
 rows made or ended, corroborations added, in (M, N]), so several processes on one
 database each carry their own views forward and agree. A view more than
 `MAX_STEP` events behind, or one where many groups changed, is folded whole.
@@ -26,9 +30,11 @@ from service.projections.deployments import (
     DeploymentGroup,
     DeploymentQuery,
     GroupKey,
-    changed_positions,
+    added_to,
+    changed_groups,
     fold_estimates,
     fold_flows,
+    new_flows_after_stocks,
 )
 
 MAX_STEP = 10_000
@@ -56,6 +62,16 @@ def fold_view(
     groups = fold_flows(conn, query)
     fold_estimates(conn, query, groups, as_of)
     return groups
+
+
+def fold_new_rows(
+    conn: Connection, query: DeploymentQuery, as_of: date, stocked: dict[GroupKey, date]
+) -> dict[GroupKey, tuple[DeploymentGroup, DeploymentGroup | None]]:
+    """Per group, the fold of the rows made after `query.made_after`; and for the groups
+    with a stock (`stocked`: their stocks' dates), of those of them after the stock."""
+    new = fold_flows(conn, query)
+    after_stock = new_flows_after_stocks(conn, query, as_of, stocked) if stocked else {}
+    return {key: (group, after_stock.get(key)) for key, group in new.items()}
 
 
 class IncrementalFolds:
@@ -99,10 +115,26 @@ class IncrementalFolds:
     ) -> dict[GroupKey, DeploymentGroup] | None:
         if earlier.position == query.position:
             return earlier.groups
-        changed = set(changed_positions(conn, query.group_by, earlier.position, query.position))
-        if len(changed) > MAX_CHANGED:
+        changes = changed_groups(conn, query.group_by, earlier.position, query.position)
+        if len(changes) > MAX_CHANGED:
             return None
-        groups = {key: group for key, group in earlier.groups.items() if key not in changed}
-        if changed:
-            groups |= fold_view(conn, replace(query, only_groups=frozenset(changed)), as_of)
+        groups = {key: group for key, group in earlier.groups.items() if key not in changes}
+        # A group with only new flow rows (the usual append: a new report) adds them to
+        # its earlier figures: a read of the new rows, whatever the group's length.
+        added = {key for key, change in changes.items() if change.only_new_flows}
+        if refolded := frozenset(changes.keys() - added):
+            groups |= fold_view(conn, replace(query, only_groups=refolded), as_of)
+        if added:
+            stocked = {
+                key: stock_date
+                for key in added
+                if key in earlier.groups
+                and (stock_date := earlier.groups[key].estimate_as_of) is not None
+            }
+            new = fold_new_rows(conn, replace(query, made_after=earlier.position), as_of, stocked)
+            for key in added:
+                if key in new:
+                    groups[key] = added_to(earlier.groups.get(key), *new[key])
+                elif key in earlier.groups:  # its new rows lie outside the question
+                    groups[key] = earlier.groups[key]
         return groups

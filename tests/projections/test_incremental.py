@@ -11,20 +11,26 @@ from service.api.deps import Ledger
 from service.projections import incremental
 from service.projections.cache import ViewCache
 from service.projections.incremental import IncrementalFolds
-from tests.factories import dispatch_body
+from tests.factories import dispatch_body, meta_body, source_body
 
 
 @pytest.fixture
 def folds_done(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every fold the view makes: "full", or "groups" (only the groups that changed)."""
+    """Every fold the view makes: "full", "groups" (the groups that changed, folded
+    again) or "new rows" (the rows made since the last fold, added to their groups)."""
     done: list[str] = []
-    fold_view = incremental.fold_view
+    fold_view, fold_new_rows = incremental.fold_view, incremental.fold_new_rows
 
     def counted(conn: Any, query: Any, as_of: Any) -> Any:
         done.append("full" if query.only_groups is None else "groups")
         return fold_view(conn, query, as_of)
 
+    def counted_new_rows(conn: Any, query: Any, as_of: Any, stocked: Any) -> Any:
+        done.append("new rows")
+        return fold_new_rows(conn, query, as_of, stocked)
+
     monkeypatch.setattr(incremental, "fold_view", counted)
+    monkeypatch.setattr(incremental, "fold_new_rows", counted_new_rows)
     return done
 
 
@@ -40,7 +46,11 @@ def from_scratch(ledger: Ledger, client: TestClient, **params: Any) -> list[dict
     return rows(client, **params)
 
 
-def test_after_an_append_only_the_changed_groups_are_folded_and_all_agree_with_a_full_fold(
+def by_place(found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {f"{r['place']['place_id']}/{r['affiliation']}": r for r in found}
+
+
+def test_a_new_report_is_added_to_the_view_from_its_own_rows_and_agrees_with_a_full_fold(
     seeded: Ledger, client: TestClient, writer: dict[str, str], folds_done: list[str]
 ) -> None:
     before = rows(client)
@@ -49,9 +59,103 @@ def test_after_an_append_only_the_changed_groups_are_folded_and_all_agree_with_a
 
     after = rows(client)
 
-    assert folds_done == ["full", "groups"]
+    assert folds_done == ["full", "new rows"]
     kazan = [r for r in after if r["place"]["place_id"] == "ru-kazan"]
     assert len(kazan) == 1 and len(after) == len(before) + 1
+    assert after == from_scratch(seeded, client)
+
+
+def test_a_new_shared_count_adds_to_both_places_and_is_listed_with_the_earlier_ones(
+    seeded: Ledger, client: TestClient, writer: dict[str, str], folds_done: list[str]
+) -> None:
+    before = by_place(rows(client))
+    other = source_body("rfa-2023-06-workers-far-east", outlet="RFA")
+    assert client.post("/v1/events", json=other, headers=writer).status_code == 201
+    added = dispatch_body(
+        source_id="rfa-2023-06-workers-far-east",
+        count={"text": "up to 40", "qualifier": "at_most", "number": 40},
+        period={"start": "2023-01-02", "end": "2023-01-30"},
+    )
+    assert client.post("/v1/events", json=added, headers=writer).status_code == 201
+
+    after = by_place(rows(client))
+
+    assert folds_done == ["full", "new rows"]
+    moscow, earlier = after["ru-moscow/civilian"], before["ru-moscow/civilian"]
+    assert moscow["dispatched"]["max"] == earlier["dispatched"]["max"] + 40
+    assert moscow["dispatched"]["min"] == earlier["dispatched"]["min"]
+    assert (moscow["shared_total"], moscow["sources"]) == (2, 2)
+    assert len(moscow["shared"]) == 2 and moscow["first_reported"] <= earlier["first_reported"]
+    assert list(after.values()) == from_scratch(seeded, client)
+
+
+def stock_body(source_id: str, number: int, as_of: str) -> dict[str, Any]:
+    return {
+        "type": "workforce.estimated",
+        "provenance": {"source_id": source_id, "locator": f"about {number} in Kazan"},
+        "data": {
+            "place": {"name": "Kazan"},
+            "count": {"text": f"about {number}", "qualifier": "approximately", "number": number},
+            "affiliation": "civilian",
+            "as_of": as_of,
+        },
+    }
+
+
+def test_new_flows_move_the_estimate_of_a_group_with_a_stock_only_after_its_date(
+    seeded: Ledger, client: TestClient, writer: dict[str, str], folds_done: list[str]
+) -> None:
+    other = "rfa-2023-06-workers-far-east"
+    assert client.post("/v1/events", json=source_body(other), headers=writer).status_code == 201
+    stock = stock_body(other, 500, "2023-01-01")
+    assert client.post("/v1/events", json=stock, headers=writer).status_code == 201
+    before = by_place(rows(client))["ru-kazan/civilian"]
+    sent = {"text": "100", "qualifier": "exact", "number": 100}
+    for start in ("2022-06-01", "2023-05-01"):  # before the stock's date, then after it
+        body = dispatch_body(destinations=["Kazan"], count=sent, period={"start": start})
+        assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+
+    after = by_place(rows(client))["ru-kazan/civilian"]
+
+    assert folds_done == ["full", "new rows"]
+    assert before["estimated_present"]["best"] == 500
+    assert after["estimated_present"]["best"] == 600  # the earlier dispatch is in the stock
+    assert after["dispatched"]["best"] == before["dispatched"]["best"] + 200
+    assert list(by_place(rows(client)).values()) == from_scratch(seeded, client)
+
+
+@pytest.mark.parametrize("change", ["correction", "retraction", "corroboration", "new stock"])
+def test_a_group_whose_rows_ended_or_were_corroborated_or_that_gained_a_stock_is_folded_again(
+    seeded: Ledger,
+    client: TestClient,
+    writer: dict[str, str],
+    corrector: dict[str, str],
+    folds_done: list[str],
+    change: str,
+) -> None:
+    """Only sums over standing rows can be added to: these change a group otherwise."""
+    other = "rfa-2023-06-workers-far-east"
+    assert client.post("/v1/events", json=source_body(other), headers=writer).status_code == 201
+    posted = client.post("/v1/events", json=dispatch_body(destinations=["Kazan"]), headers=writer)
+    [fact] = posted.json()["events"]
+    rows(client)
+    folds_done.clear()
+
+    if change == "new stock":
+        body = stock_body(other, 500, "2023-05-01")
+    elif change == "correction":
+        replacement = {**dispatch_body(destinations=["Kazan"])["data"], "affiliation": "military"}
+        body = meta_body("fact.corrected", fact["id"], reason="misread", replacement=replacement)
+    elif change == "retraction":
+        body = meta_body("fact.retracted", fact["id"], reason="withdrawn")
+    else:
+        body = meta_body("fact.corroborated", fact["id"], source_id=other)
+    assert client.post("/v1/events", json=body, headers=corrector).status_code == 201
+
+    after = rows(client)
+
+    # (the correction also moves the fact to military: a group that only gains a row)
+    assert folds_done == (["groups", "new rows"] if change == "correction" else ["groups"])
     assert after == from_scratch(seeded, client)
 
 
@@ -67,7 +171,7 @@ def test_a_past_view_is_folded_once_and_does_not_hold_back_the_current_one(
 
     # the past view is folded once; the current one is carried forward from it, then
     # from itself (not from the past view, asked again in between)
-    assert folds_done == ["full", "groups", "groups"]
+    assert folds_done == ["full", "new rows", "new rows"]
     assert current == from_scratch(seeded, client)
 
 
