@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
 
+from service.api.row_fragments import RowFragments
 from service.gazetteer import Gazetteer
 from service.projections.cache import ViewCache
 from service.projections.incremental import IncrementalFolds
@@ -35,6 +36,8 @@ class Ledger:
     """Computed views (models), by head and question: each holds tens of thousands of
     objects, which the garbage collector walks on every full collection, so few."""
     folds: IncrementalFolds = field(default_factory=IncrementalFolds)
+    row_fragments: RowFragments = field(default_factory=RowFragments)
+    """Deployments rows as JSON, while `folds` holds their groups."""
     head: HeadReader = field(init=False)
 
     def __post_init__(self) -> None:

@@ -23,6 +23,7 @@ from service.api.representations import (
     view_etag,
     wanted_media_type,
 )
+from service.api.row_fragments import RowFragments, with_rows
 from service.api.time_axes import TimeAxes, TimeAxesDep
 from service.api.views import serve_view
 from service.domain.envelope import RecordedEvent
@@ -173,16 +174,12 @@ def _row(
     )
 
 
-def compute_view(
-    conn: Any, gazetteer: Gazetteer, query: DeploymentQuery, head: int, folds: IncrementalFolds
-) -> DeploymentsView:
-    groups = folds.fold(conn, query, query.as_of or datetime.now(UTC).date())
-    rows = []
-    for key in sorted(groups):
-        group = groups[key]
-        params = "&".join(f"{k}={v}" for k, v in group.key.items())
-        url = f"/v1/deployments/events?{params}&at_position={query.position}"
-        rows.append(_row(group, gazetteer, query, url))
+def _events_url(group: DeploymentGroup, position: int) -> str:
+    params = "&".join(f"{k}={v}" for k, v in group.key.items())
+    return f"/v1/deployments/events?{params}&at_position={position}"
+
+
+def _view(query: DeploymentQuery, head: int, rows: list[DeploymentRow]) -> DeploymentsView:
     return DeploymentsView(
         group_by=list(query.group_by),
         as_of=query.as_of,
@@ -190,6 +187,41 @@ def compute_view(
         head=head,
         rows=rows,
     )
+
+
+def _fold(conn: Any, query: DeploymentQuery, folds: IncrementalFolds) -> list[DeploymentGroup]:
+    groups = folds.fold(conn, query, query.as_of or datetime.now(UTC).date())
+    return [groups[key] for key in sorted(groups)]
+
+
+def compute_view(
+    conn: Any, gazetteer: Gazetteer, query: DeploymentQuery, head: int, folds: IncrementalFolds
+) -> DeploymentsView:
+    rows = [
+        _row(group, gazetteer, query, _events_url(group, query.position))
+        for group in _fold(conn, query, folds)
+    ]
+    return _view(query, head, rows)
+
+
+def view_json(
+    conn: Any,
+    gazetteer: Gazetteer,
+    query: DeploymentQuery,
+    head: int,
+    folds: IncrementalFolds,
+    fragments: RowFragments,
+) -> bytes:
+    """`compute_view(…).model_dump_json()`, from the rows' JSON kept (`RowFragments`)."""
+
+    def make_row(group: DeploymentGroup, events_url: str) -> DeploymentRow:
+        return _row(group, gazetteer, query, events_url)
+
+    rows = [
+        fragments.row_json(group, _events_url(group, query.position), make_row)
+        for group in _fold(conn, query, folds)
+    ]
+    return with_rows(_view(query, head, []), rows)
 
 
 def _csv(view: DeploymentsView) -> list[dict[str, Any]]:
@@ -322,6 +354,11 @@ def _render_deployments(
     head = query.position
     with ledger.engine.connect() as conn:
         query = replace(query, position=axes.position_at(conn, head))
+        if media_type == "application/json":
+            content = view_json(
+                conn, ledger.gazetteer, query, head, ledger.folds, ledger.row_fragments
+            )
+            return Rendered(content, media_type).compressed()
         # Not cached as a model: the folded groups are (ledger.folds), and the rendered
         # bytes are; a view's tens of thousands of objects, kept, would make the garbage
         # collector walk them all again and again (seen: 100-170 ms pauses).

@@ -1,0 +1,55 @@
+"""A deployments view put together from its rows' JSON is byte for byte the view's JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api.deps import Ledger
+from service.api.v1.deployments import compute_view, view_json
+from service.projections.deployments import DeploymentQuery
+from service.store.append import read_head
+from tests.factories import dispatch_body
+
+
+def both_ways(ledger: Ledger, query: DeploymentQuery) -> tuple[bytes, bytes]:
+    with ledger.engine.connect() as conn:
+        head = read_head(conn).position
+        query = DeploymentQuery(**{**query.__dict__, "position": head})
+        whole = compute_view(conn, ledger.gazetteer, query, head, ledger.folds)
+        pieced = view_json(conn, ledger.gazetteer, query, head, ledger.folds, ledger.row_fragments)
+    return whole.model_dump_json().encode(), pieced
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        {},
+        {"group_by": ("country",)},
+        {"group_by": ("place",), "affiliation": "civilian"},
+        {"group_by": ("affiliation",), "as_of": None},
+    ],
+)
+def test_the_pieced_view_is_the_views_json_at_every_head(
+    seeded: Ledger, client: TestClient, writer: dict[str, str], question: dict[str, Any]
+) -> None:
+    query = DeploymentQuery(**question)
+    whole, pieced = both_ways(seeded, query)
+    assert pieced == whole
+    for destinations in (["Kazan"], ["Moscow", "Vladivostok"]):
+        body = dispatch_body(destinations=destinations)
+        assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+        # rows kept from the view before, with the new head's events_url
+        whole, pieced = both_ways(seeded, query)
+        assert pieced == whole
+
+
+def test_the_served_view_names_the_head_in_every_rows_events_url(
+    seeded: Ledger, client: TestClient, writer: dict[str, str]
+) -> None:
+    client.get("/v1/deployments")
+    assert client.post("/v1/events", json=dispatch_body(), headers=writer).status_code == 201
+    view = client.get("/v1/deployments").json()
+    assert {row["events_url"].rsplit("=", 1)[1] for row in view["rows"]} == {str(view["head"])}
