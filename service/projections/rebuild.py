@@ -6,8 +6,10 @@ compared is exactly what a rebuild would write.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,15 +41,30 @@ def _replay(conn: Connection, rules: Sequence[AppendRules]) -> int:
     for table in DERIVED:
         conn.execute(delete(table))
     after, replayed, analyzed_at = 0, 0, 0
-    while events := _recorded_events(conn, after, CHUNK):
-        for rule in rules:
-            rule.apply(conn, events)
-        after, replayed = events[-1].position, replayed + len(events)
-        if replayed >= 4 * analyzed_at:
-            _analyze(conn)
-            analyzed_at = replayed
+    with _cyclic_gc_paused():
+        while events := _recorded_events(conn, after, CHUNK):
+            for rule in rules:
+                rule.apply(conn, events)
+            after, replayed = events[-1].position, replayed + len(events)
+            if replayed >= 4 * analyzed_at:
+                _analyze(conn)
+                analyzed_at = replayed
     _analyze(conn)
     return replayed
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """A replay holds a chunk of events (tens of thousands of dicts) alive while it makes
+    as many rows: the cyclic collector would walk them all again and again, for nothing
+    (they are freed by reference counting). Measured: a third of a replay's time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _analyze(conn: Connection) -> None:
