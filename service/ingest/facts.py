@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -42,6 +43,9 @@ FLOW_TYPES = frozenset({EventType.workers_dispatched.value, EventType.workers_re
 RETRACTED = "retracted"
 MAX_COMPARED = 1000
 """Facts a new flow is compared with, at most: the warnings are hints, not a census."""
+MAX_PLACES_SEARCHED = 200
+"""Places the duplicate search names in its query at most (a batch naming more, say a
+whole country's cities, reads every fact of its periods instead)."""
 _VERB_AFTER_RETRACTION = {
     EventType.fact_corroborated.value: "corroborated",
     EventType.fact_corrected.value: "corrected",
@@ -180,6 +184,7 @@ class FactRules:
                 FACTS.c.count_max,
             ),
             [(e.type, (s["period_start"], s["period_end"])) for _, e, s in flows],
+            self._related_places(s["place_ids"].split() for _, _, s in flows),
         )
         found: list[AppendWarning] = []
         for index, event, summary in flows:
@@ -207,6 +212,18 @@ class FactRules:
         our_lines = [self._lineage(p) for p in ours]
         their_lines = [self._lineage(p) for p in theirs]
         return any(a[0] in b or b[0] in a for a in our_lines for b in their_lines)
+
+    def _related_places(self, place_lists: Iterable[list[str]]) -> set[str] | None:
+        """Every place a fact could share workers with one of these: each place, what
+        contains it and what it contains. None (no filter) when they are too many to list."""
+        related: set[str] = set()
+        for place_id in (p for places in place_lists for p in places):
+            related.update(self._lineage(place_id))
+            with suppress(KeyError):  # an id a later gazetteer dropped has none
+                related.update(self.gazetteer.descendants(place_id))
+            if len(related) > MAX_PLACES_SEARCHED:
+                return None
+        return related
 
     def _lineage(self, place_id: str) -> tuple[str, ...]:
         """The place, then every place that contains it, up to its country."""

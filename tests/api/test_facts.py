@@ -14,6 +14,7 @@ from httpx import Response
 from service.domain.counts import BOUNDS_RULES
 from service.domain.events import META_TYPES, EventType
 from service.domain.examples import event_examples
+from service.ingest import facts
 from tests.factories import SOURCE_ID, dispatch_body, meta_body, source_body
 
 PROBLEM = "application/problem+json"
@@ -690,6 +691,26 @@ def test_no_warning_when_the_flows_cannot_be_the_same_workers(
     first = flow(T.workers_dispatched, ["Moscow", "Saint Petersburg"], ABOUT_350, SOURCE_ID)
     _, warnings = warnings_for(client, writer, first, second)
     assert warnings == []
+
+
+@pytest.mark.usefixtures("two_sources")
+def test_a_duplicate_is_found_among_many_flows_elsewhere_in_its_period(
+    client: TestClient, writer: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a bounded number of facts is compared with a new one: those of places it could
+    share workers with, not the first of every place in its period."""
+    monkeypatch.setattr(facts, "MAX_COMPARED", 2)
+    # given flows to other cities, starting earlier in the period, and one to Moscow
+    for day in ("2023-03-01", "2023-03-02", "2023-03-03"):
+        period = {"start": day, "end": "2023-04-10"}
+        record(client, writer, flow(T.workers_dispatched, ["Kazan"], ABOUT_300, SOURCE_ID, period))
+    first = flow(T.workers_dispatched, ["Moscow"], ABOUT_350, SOURCE_ID)
+    # when another source reports the Moscow workers
+    first_id, warnings = warnings_for(
+        client, writer, first, flow(T.workers_dispatched, ["Moscow"], ABOUT_300)
+    )
+    # then the Moscow fact is named
+    assert [w["possible_duplicate_of"] for w in warnings] == [first_id]
 
 
 @pytest.mark.usefixtures("two_sources")
