@@ -38,8 +38,9 @@ class RowFragments:
         group: DeploymentGroup,
         events_url: str,
         make_row: Callable[[DeploymentGroup, str], BaseModel],
-    ) -> bytes:
-        """`make_row(group, events_url).model_dump_json()`, from the parts kept."""
+    ) -> tuple[bytes, bytes, bytes]:
+        """`make_row(group, events_url).model_dump_json()`, from the parts kept: in three
+        pieces, joined once with the whole view's (`with_rows`)."""
         with self._lock:
             parts = self._kept.get(group)
         if parts is None:
@@ -49,12 +50,19 @@ class RowFragments:
             parts = (before, after)
             with self._lock:
                 self._kept[group] = parts
-        return parts[0] + orjson.dumps(events_url) + parts[1]
+        return parts[0], orjson.dumps(events_url), parts[1]
 
 
-def with_rows(view_without_rows: BaseModel, rows: Sequence[bytes]) -> bytes:
-    """The view's JSON, `rows` (its last field, empty in `view_without_rows`) filled in."""
+def with_rows(view_without_rows: BaseModel, rows: Sequence[tuple[bytes, ...]]) -> bytes:
+    """The view's JSON, `rows` (its last field, empty in `view_without_rows`) filled in:
+    one join of every piece (a megabyte copied once, not once per piece)."""
     head = view_without_rows.model_dump_json().encode()
     empty = b'"rows":[]}'
     assert head.endswith(empty), "rows is the view's last field"
-    return head[: -len(empty)] + b'"rows":[' + b",".join(rows) + b"]}"
+    pieces = [head[: -len(empty)], b'"rows":[']
+    for index, row in enumerate(rows):
+        if index:
+            pieces.append(b",")
+        pieces.extend(row)
+    pieces.append(b"]}")
+    return b"".join(pieces)

@@ -570,7 +570,7 @@ def new_flows_after_stocks(
             affiliation=query.affiliation,
             made_after=query.made_after,
         )
-        folded = fold_flows(conn, since)
+        folded = _flow_sums(conn, since)
         found |= {key: folded[key] for key in keys if key in folded}
     return found
 
@@ -613,15 +613,30 @@ def _flows_after_stocks(
         .where(in_scope, g.period_start > stock_dates.c.stock_date)
         .group_by(g.kind, *keys)
     )
-    after: dict[GroupKey, DeploymentGroup] = {}
+    return _groups_of_totals(conn, totals, names)
+
+
+def _flow_sums(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, DeploymentGroup]:
+    """Per group, only its dispatched and repatriated sums (no sources, events, shares)."""
+    with_groups, names, in_scope = _fact_groups(conn, query)
+    g = with_groups.c
+    keys = [g[name] for name in names]
+    totals = select(g.kind, *keys, *_sums(g)).where(in_scope).group_by(g.kind, *keys)
+    return _groups_of_totals(conn, totals, names)
+
+
+def _groups_of_totals(
+    conn: Connection, totals: Any, names: list[str]
+) -> dict[GroupKey, DeploymentGroup]:
+    groups: dict[GroupKey, DeploymentGroup] = {}
     for row in conn.execute(totals):
         key = tuple(str(row._mapping[n]) for n in names)
-        group = after.setdefault(key, DeploymentGroup(key=dict(zip(names, key, strict=True))))
+        group = groups.setdefault(key, DeploymentGroup(key=dict(zip(names, key, strict=True))))
         if row.kind == "dispatched":
             group.dispatched = _flow_totals(row)
         else:
             group.repatriated = _flow_totals(row)
-    return after
+    return groups
 
 
 def facts_behind(
