@@ -47,6 +47,10 @@ def conditional(request: Request, etag: str) -> Response | None:
 
 
 GZIP_FROM_BYTES = 1024
+GZIP_LEVEL = 3
+"""Measured on a view of every city at 1M events (1.4 MB of JSON): level 6 makes 191 KB in
+16.5 ms, level 3 226 KB in 7.2 ms, level 1 251 KB in 6.2 ms. The first reader of a new
+head waits for it; 18% more bytes is the cheaper side. (nginx's default is level 1.)"""
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ class Rendered:
         to megabytes of JSON, a seventh of that compressed)."""
         if self.gzipped is not None or len(self.content) < GZIP_FROM_BYTES:
             return self
-        return replace(self, gzipped=gzip.compress(self.content, compresslevel=6))
+        return replace(self, gzipped=gzip.compress(self.content, compresslevel=GZIP_LEVEL))
 
     def response(self, etag: str, request: Request | None = None) -> Response:
         headers = {"ETag": etag, **dict(self.headers)}
