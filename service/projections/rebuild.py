@@ -23,6 +23,11 @@ from service.store.tables import CORROBORATIONS, EVENTS, FACTS, FLOWS
 
 DERIVED: tuple[Table, ...] = (FACTS, FLOWS, CORROBORATIONS)
 CHUNK = 10_000
+SQLITE_REPLAY_CACHE_KIB = 256 * 1024
+"""SQLite's page cache while it replays (per connection; its default is 2 MiB). A replay
+writes a row into every index of the derived tables at once, a few hundred places in
+each: with 2 MiB, pages go to the WAL and come back again and again. Measured on the 1M
+bench database (first 200k events): 256 MiB made the replay 15% faster."""
 SHOWN_DIFFERENCES = 20
 
 
@@ -41,7 +46,7 @@ def _replay(conn: Connection, rules: Sequence[AppendRules]) -> int:
     for table in DERIVED:
         conn.execute(delete(table))
     after, replayed, analyzed_at = 0, 0, 0
-    with _cyclic_gc_paused():
+    with _cyclic_gc_paused(), _large_sqlite_cache(conn):
         while events := _recorded_events(conn, after, CHUNK):
             for rule in rules:
                 rule.apply(conn, events)
@@ -51,6 +56,21 @@ def _replay(conn: Connection, rules: Sequence[AppendRules]) -> int:
                 analyzed_at = replayed
     _analyze(conn)
     return replayed
+
+
+@contextmanager
+def _large_sqlite_cache(conn: Connection) -> Iterator[None]:
+    """`SQLITE_REPLAY_CACHE_KIB` of page cache on this connection while the replay runs;
+    its own size again afterwards (it goes back to the pool)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_REPLAY_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or 0)}")
 
 
 @contextmanager

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection
 
 from service.api.deps import Ledger
 from service.domain.envelope import RecordedEvent
-from service.main import derived_table_rules
+from service.importing import SEED_PRINCIPAL, import_events, read_seed
+from service.main import build_ledger, derived_table_rules
+from service.projections import rebuild
 from service.projections.rebuild import rebuild_projections
+from service.settings import Settings
 from service.store.append import WriteOnlyRules
+
+DEFAULT_CACHE_SIZE = -2000  # SQLite's own: 2,000 KiB
 
 
 class Failing(WriteOnlyRules):
@@ -32,3 +39,31 @@ def test_the_collector_runs_again_after_a_rebuild_and_after_a_failed_one(
         rebuild_projections(seeded.engine, [Failing()])
 
     assert gc.isenabled()
+
+
+class Watching(WriteOnlyRules):
+    """Notes the connection a replay writes through, and its page cache then."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[Any, int]] = []
+
+    def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        size = conn.exec_driver_sql("PRAGMA cache_size").scalar() if is_sqlite(conn) else 0
+        self.seen.append((conn.connection.driver_connection, int(size or 0)))
+
+
+def is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def test_a_sqlite_replay_has_a_large_page_cache_and_gives_the_connection_back_as_it_was(
+    tmp_path: Path,
+) -> None:
+    # (SQLite's own setting: on SQLite whichever database the other tests run on)
+    ledger = build_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}"))
+    import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
+    watching = Watching()
+    rebuild_projections(ledger.engine, [watching])
+    [(driver_connection, size_during)] = watching.seen
+    assert size_during == -rebuild.SQLITE_REPLAY_CACHE_KIB
+    assert driver_connection.execute("PRAGMA cache_size").fetchone()[0] == DEFAULT_CACHE_SIZE
