@@ -13,19 +13,25 @@ refuses such integers, and `json.dumps` writes them.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
-_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
+
+
+def _has_long_digit_run(text: str | bytes) -> bool:
+    """A run of 19 ASCII digits or more. (Every digit made a zero, then one substring
+    search, in C: a regular expression stepping through the text took three times as
+    long as orjson's whole parse.)"""
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    return _LONG_RUN in data.translate(_DIGITS_AS_ZEROS)
 
 
 def loads(text: str | bytes) -> Any:
     """What `json.loads(text)` returns or raises, faster."""
-    long_digits = _LONG_DIGITS_BYTES if isinstance(text, bytes) else _LONG_DIGITS_TEXT
-    if long_digits.search(text) is None:  # type: ignore[arg-type]
+    if not _has_long_digit_run(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -32,6 +32,15 @@ def test_a_body_parses_to_what_json_loads_gives(value: Any) -> None:
 
     assert parsed == json.loads(text)
     assert json.dumps(parsed) == json.dumps(json.loads(text))  # ints stay ints
+    # as text too, as SQLite hands a JSON column back
+    assert json.dumps(loads(text.decode())) == json.dumps(parsed)
+
+
+@pytest.mark.parametrize(
+    "text", ['{"n": 1234567890123456789012}', '["1234567890123456789012", "\ud800"]']
+)
+def test_a_long_run_of_digits_in_text_means_what_json_loads_says(text: str) -> None:
+    assert json.dumps(loads(text)) == json.dumps(json.loads(text))
 
 
 @pytest.mark.parametrize(
