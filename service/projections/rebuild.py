@@ -120,7 +120,20 @@ def rebuild_projections(engine: Engine, rules: Sequence[AppendRules]) -> Rebuild
     with writer as conn, conn.begin():
         lock_head(conn)
         count = _replay(conn, rules)
+    _shrink_sqlite_wal(engine)
     return RebuildReport(count, time.perf_counter() - started)
+
+
+def _shrink_sqlite_wal(engine: Engine) -> None:
+    """Copy the replay's pages into the database and empty the WAL file. A replay rewrites
+    every derived table in one transaction: the WAL grows to about their size (1.2 GB for
+    a million events), and SQLite never shrinks it on its own; until it is checkpointed,
+    every read also looks for its pages in it. (Readers still at work make the checkpoint
+    stop short, harmlessly: SQLite's own checkpoints finish it later.)"""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def check_projections(engine: Engine, rules: Sequence[AppendRules]) -> RebuildReport:

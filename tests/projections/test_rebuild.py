@@ -67,3 +67,16 @@ def test_a_sqlite_replay_has_a_large_page_cache_and_gives_the_connection_back_as
     [(driver_connection, size_during)] = watching.seen
     assert size_during == -rebuild.SQLITE_REPLAY_CACHE_KIB
     assert driver_connection.execute("PRAGMA cache_size").fetchone()[0] == DEFAULT_CACHE_SIZE
+
+
+def test_a_sqlite_rebuild_leaves_the_write_ahead_log_empty(tmp_path: Path) -> None:
+    """A rebuild rewrites every view in one transaction; its WAL would keep their size on
+    disk (SQLite never shrinks it on its own)."""
+    ledger = build_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}"))
+    import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
+    wal = tmp_path / "ledger.db-wal"
+    assert wal.stat().st_size > 0
+
+    rebuild_projections(ledger.engine, derived_table_rules(ledger.gazetteer))
+
+    assert wal.stat().st_size == 0
