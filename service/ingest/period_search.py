@@ -36,6 +36,11 @@ from service.store.tables import FACTS, META
 LONGEST_PERIOD_KEY = "facts_longest_period_days"
 RETRACTED = "retracted"
 MAX_RANGES = 20
+PLACE_FILTER_FROM_DAYS = 31
+"""Windows spanning more days than this are also filtered by place in the query. A wide
+window (a ledger with year-long periods) holds every fact of the year; a narrow one holds
+few, and there the filter costs more than it saves (measured: 1.2 vs 1.8 ms a single
+append with one-day periods, 600 vs 170 ms at 1M events with year-long ones)."""
 
 Period = tuple[date | None, date | None]
 
@@ -110,13 +115,17 @@ class PeriodSearch:
         for fact_type, period in wanted:
             bounds = _bounds(period)
             windows[fact_type].append((_earlier(bounds.start, longest), bounds.end))
+        merged = {fact_type: _merged(spans) for fact_type, spans in windows.items()}
         clauses = [
             and_(
                 FACTS.c.type == fact_type,
-                or_(*(FACTS.c.period_start.between(lo, hi) for lo, hi in _merged(spans))),
+                or_(*(FACTS.c.period_start.between(lo, hi) for lo, hi in spans)),
             )
-            for fact_type, spans in windows.items()
+            for fact_type, spans in merged.items()
         ]
+        days = sum((hi - lo).days + 1 for spans in merged.values() for lo, hi in spans)
+        if days <= PLACE_FILTER_FROM_DAYS:  # few facts start in so few days: fetch them all
+            places = None
         by_type: dict[str, list[Any]] = defaultdict(list)
         if clauses:
             query = (
@@ -140,6 +149,9 @@ class PeriodSearch:
                 yield row
 
 
+_PADDED_PLACE_IDS = literal_column("' '").concat(FACTS.c.place_ids).concat(literal_column("' '"))
+
+
 def _naming(places: Collection[str] | None) -> list[ColumnElement[bool]]:
     """`place_ids` (space-separated) names one of `places`. Tested in the database, where
     it is cheap: a year's window of a large ledger holds a hundred thousand facts, too
@@ -147,8 +159,7 @@ def _naming(places: Collection[str] | None) -> list[ColumnElement[bool]]:
     it, never less: the caller compares the places exactly.)"""
     if places is None:
         return []
-    padded = literal_column("' '").concat(FACTS.c.place_ids).concat(literal_column("' '"))
-    return [or_(*(padded.like(f"% {place} %") for place in sorted(places)))]
+    return [or_(*(_PADDED_PLACE_IDS.like(f"% {place} %") for place in sorted(places)))]
 
 
 def _merged(spans: list[tuple[date, date]]) -> list[tuple[date, date]]:
