@@ -177,7 +177,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/labor-ledger-bench"))
     parser.add_argument("--seconds", type=int, default=10, help="Length of each wrk run.")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--uncached", type=int, default=5, help="Uncached requests at N events.")
+    parser.add_argument("--uncached", type=int, default=15, help="Uncached requests at N events.")
     parser.add_argument("--cached", type=int, default=200, help="Cached requests per size.")
     parser.add_argument("--keep", action="store_true", help="Keep the databases afterwards.")
     return parser.parse_args(argv)
