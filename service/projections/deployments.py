@@ -90,17 +90,25 @@ class DeploymentGroup:
     key: dict[str, str]
     dispatched: FlowTotals = field(default_factory=FlowTotals)
     repatriated: FlowTotals = field(default_factory=FlowTotals)
-    estimated_present: Bounds | None = None
     estimate_as_of: date | None = None
     stock_plus_flows: Bounds | None = None
-    """The estimate before it is clamped at 0: what later flows add to (`added_to`)."""
+    """The latest stock plus the net flows after it, before it is clamped at 0: what later
+    flows add to (`added_to`)."""
     shared: list[SharedCount] = field(default_factory=list)
     shared_total: int = 0
     events: int = 0
-    sources: int = 0
     source_ids: frozenset[str] = frozenset()
     first_reported: date | None = None
     last_reported: date | None = None
+
+    @property
+    def sources(self) -> int:
+        return len(self.source_ids)
+
+    @property
+    def estimated_present(self) -> Bounds | None:
+        """A stock cannot be negative."""
+        return None if self.stock_plus_flows is None else clamp_at_zero(self.stock_plus_flows)
 
     @property
     def net_flow(self) -> Bounds:
@@ -338,7 +346,6 @@ def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, Deplo
     )
     for key, behind in sources.items():
         if key in groups:
-            groups[key].sources = len(behind)
             groups[key].source_ids = frozenset(behind)
     # A shared count's partners are named from all its rows, in the asked groups or not.
     every_group = (
@@ -526,7 +533,6 @@ def fold_estimates(
         present = stock if flows is None else add(stock, flows.net_flow)
         group = groups.setdefault(key, DeploymentGroup(key=dict(zip(names, key, strict=True))))
         group.stock_plus_flows = present
-        group.estimated_present = clamp_at_zero(present)
         group.estimate_as_of = stock_date
 
 
@@ -720,7 +726,7 @@ def added_to(
     earlier: DeploymentGroup | None, new: DeploymentGroup, new_after_stock: DeploymentGroup | None
 ) -> DeploymentGroup:
     """A group folded earlier, with the fold of the rows made since (`made_after`) added,
-    and of those of them after its stock (`flows_after_stocks`), if it has one.
+    and of those of them after its stock (`new_flows_after_stocks`), if it has one.
 
     Exact when none of its earlier rows ended and no stock came (`GroupChange`): every
     figure is then a sum, a count, a union or an extreme over the group's rows, and a
@@ -732,7 +738,6 @@ def added_to(
     stock_plus_flows = earlier.stock_plus_flows
     if stock_plus_flows is not None and new_after_stock is not None:
         stock_plus_flows = add(stock_plus_flows, new_after_stock.net_flow)
-    sources = earlier.source_ids | new.source_ids
     shared = sorted([*earlier.shared, *new.shared], key=lambda s: s.fact_id)[:SHARED_LISTED]
     return replace(
         earlier,
@@ -747,10 +752,8 @@ def added_to(
         shared=shared,
         shared_total=earlier.shared_total + new.shared_total,
         events=earlier.events + new.events,
-        sources=len(sources),
-        source_ids=sources,
+        source_ids=earlier.source_ids | new.source_ids,
         first_reported=_earliest(earlier.first_reported, new.first_reported),
         last_reported=_latest(earlier.last_reported, new.last_reported),
         stock_plus_flows=stock_plus_flows,
-        estimated_present=None if stock_plus_flows is None else clamp_at_zero(stock_plus_flows),
     )

@@ -48,12 +48,8 @@ class Watching(WriteOnlyRules):
         self.seen: list[tuple[Any, int]] = []
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        size = conn.exec_driver_sql("PRAGMA cache_size").scalar() if is_sqlite(conn) else 0
+        size = conn.exec_driver_sql("PRAGMA cache_size").scalar()
         self.seen.append((conn.connection.driver_connection, int(size or 0)))
-
-
-def is_sqlite(conn: Connection) -> bool:
-    return conn.dialect.name == "sqlite"
 
 
 def test_a_sqlite_replay_has_a_large_page_cache_and_gives_the_connection_back_as_it_was(
