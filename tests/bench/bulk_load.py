@@ -12,6 +12,7 @@ what is stored is what SQLAlchemy would have stored.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,26 @@ class BenchDatabase:
             )
             conn.execute(delete(STREAMS))
             conn.execute(insert(STREAMS), log.streams())
+
+    def settle(self, timeout: float = 300.0) -> None:
+        """Leave the database idle before anything is timed on this machine's two cores.
+
+        After a bulk load or a rebuild PostgreSQL's autovacuum takes a core for minutes
+        (visibility map, statistics), and it starts when it likes: one run timed the
+        ledger while it ran and the baseline after it had ended. So vacuum and analyse
+        here, then wait until no autovacuum worker is left. SQLite has nothing running."""
+        if self.backend != "postgres":
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE)")
+            deadline = time.monotonic() + timeout
+            while (
+                time.monotonic() < deadline
+                and conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+                ).scalar()
+            ):
+                time.sleep(1)
 
     def size(self) -> str:
         with self.engine.connect() as conn:

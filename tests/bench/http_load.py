@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import httpx
@@ -116,6 +116,10 @@ class Throughput:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+
+    @classmethod
+    def mean_of(cls, *runs: Throughput) -> Throughput:
+        return cls(*(statistics.fmean(values) for values in zip(*map(astuple, runs), strict=True)))
 
     def __str__(self) -> str:
         return (

@@ -152,6 +152,11 @@ def read_all_events(engine: Engine) -> tuple[int, float]:
     return read, time.perf_counter() - started
 
 
+def bare_throughput(args: argparse.Namespace) -> Throughput:
+    with served("tests.bench.bare_app:create_app") as bare:
+        return wrk(bare + "/bare", args.connections, args.seconds, headers=GZIP)
+
+
 def head_position(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.max(EVENTS.c.position))).scalar() or 0)
@@ -206,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
             db.write(rows)
         for db in small_dbs.values():
             db.set_head(log)
+            db.settle()
     for backend, db in small_dbs.items():
         with stage(f"{backend}: rebuild and read at {args.small:,} events"):
             rebuild_projections(db.engine, derived_table_rules(gazetteer))
@@ -228,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
             written += len(rows)
         for db in large_dbs.values():
             db.set_head(log)
+            db.settle()
     print(f"  {checked:,} rows checked against the API's validation and the store's hash")
     print(f"  events by type: {dict(sorted(log.counts.items()))}")
     print(f"  {log.place_count} places, {len(log.sources)} sources")
@@ -240,6 +247,7 @@ def main(argv: list[str] | None = None) -> None:
         with stage(f"{backend}: rebuild from {args.events:,} events"):
             report = rebuild_projections(db.engine, derived_table_rules(gazetteer))
             measured.rebuild_per_second = report.events_per_second
+        db.settle()
         measured.notes.append(f"database size {db.size()}")
         with stage(f"{backend}: reads at {args.events:,} events"):
             position = head_position(db.engine)
@@ -266,11 +274,18 @@ def main(argv: list[str] | None = None) -> None:
                 measured.known_at_baseline = group_by_baseline(
                     db.engine, known_position, None, args.uncached
                 )
+                # The baseline just before and just after, so that both meet the same
+                # machine: a slow spell shows as two bare figures far apart (noted).
+                bare_before = bare_throughput(args)
                 measured.throughput = wrk(base + VIEW, args.connections, args.seconds, headers=GZIP)
                 measured.throughput_identity = wrk(base + VIEW, args.connections, args.seconds)
+                bare_after = bare_throughput(args)
                 ledger.engine.dispose()
-            with served("tests.bench.bare_app:create_app") as bare:
-                measured.bare = wrk(bare + "/bare", args.connections, args.seconds, headers=GZIP)
+            measured.bare = Throughput.mean_of(bare_before, bare_after)
+            measured.notes.append(
+                f"bare FastAPI {bare_before.requests_per_second:,.0f} req/s before the "
+                f"ledger's wrk runs, {bare_after.requests_per_second:,.0f} after"
+            )
             measured.notes.append(
                 f"head {position:,}; known_at {known_at:%Y-%m-%d %H:%M} = position "
                 f"{known_position:,}; as_of {AS_OF}"
