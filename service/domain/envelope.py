@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -35,6 +36,11 @@ class RecordedEvent(BaseModel):
     correlation_id: str | None = None
     causation_id: UUID | None = None
 
+    @property
+    def source_id(self) -> str:
+        """The source the event cites (also its own column in the log)."""
+        return str(self.provenance["source_id"])
+
     def hashed_fields(self) -> dict[str, Any]:
         return {
             "id": str(self.id),
@@ -51,3 +57,35 @@ class RecordedEvent(BaseModel):
             "correlation_id": self.correlation_id,
             "causation_id": str(self.causation_id) if self.causation_id else None,
         }
+
+
+class LoggedEvent(Protocol):
+    """What the derived tables are made of: the part of a recorded event that the rules
+    keeping them read. A replay reads only this much of the log (see `ReplayedEvent`)."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+    @property
+    def source_id(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedEvent:
+    """A `LoggedEvent` as a replay reads it back from the log: five columns, not the
+    whole envelope (whose other half a replay would decode and then never look at)."""
+
+    id: UUID
+    position: int
+    type: str
+    data: dict[str, Any]
+    source_id: str

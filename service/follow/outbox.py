@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Insert, bindparam, insert, literal, or_, select
 
-from service.domain.envelope import RecordedEvent
+from service.domain.envelope import LoggedEvent
 from service.follow.tables import ACTIVE, FAILING, OUTBOX, SUBSCRIPTIONS
 from service.store.append import WriteOnlyRules
 from service.store.tables import EVENTS
@@ -33,7 +33,7 @@ class OutboxRules(WriteOnlyRules):
 
     clock: Callable[[], datetime] = field(default=_utc_now)
 
-    def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+    def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         """One INSERT … SELECT over the events just written: no round trip to read the
         subscriptions first, and none at all in effect when there are none."""
         if events:

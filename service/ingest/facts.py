@@ -21,7 +21,7 @@ from uuid import UUID
 from pydantic import ValidationError
 from sqlalchemy import Connection, bindparam, select, update
 
-from service.domain.envelope import RecordedEvent
+from service.domain.envelope import LoggedEvent, RecordedEvent
 from service.domain.errors import (
     FieldValueError,
     InvalidReplacement,
@@ -235,15 +235,15 @@ class FactRules:
     def committed(self, events: Sequence[RecordedEvent]) -> None:
         self._recorded_sources.update(str(e.provenance["source_id"]) for e in events)
 
-    def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+    def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         new_facts = [
             {
                 "event_id": e.id,
                 "position": e.position,
                 "type": e.type,
-                "source_id": e.provenance["source_id"],
+                "source_id": e.source_id,
                 "status": "active",
-                "current_data": e.data,
+                "current_data": e.data if e.type == EventType.source_recorded else None,
                 **_summary(e.type, e.data),
             }
             for e in events
@@ -269,9 +269,14 @@ class FactRules:
             if e.type == EventType.fact_corrected:
                 target = UUID(str(e.data["target_event_id"]))
                 replacement = e.data["replacement"]
-                summary = _summary(corrected_types[target].type, replacement)  # type: ignore[arg-type]
+                summary = _summary(corrected_types[target].type, replacement)
+                kept = (
+                    replacement
+                    if corrected_types[target].type == EventType.source_recorded
+                    else None
+                )
                 corrected.append(
-                    {"target": target, "new_data": replacement}
+                    {"target": target, "new_data": kept}
                     | {f"new_{name}": value for name, value in summary.items()}
                 )
             elif e.type == EventType.fact_retracted:

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from service.domain.envelope import RecordedEvent
+from service.domain.envelope import LoggedEvent
 from service.domain.events import EventType
 from service.store.append import WriteOnlyRules
 from service.store.bulk import insert_rows
@@ -89,7 +89,7 @@ def source_report_date(source: dict[str, Any]) -> date | None:
 class ProjectionRules(WriteOnlyRules):
     """The store's `AppendRules` for the projection tables. Checks nothing itself."""
 
-    def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+    def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         """Rows for the batch, built in log order with a few queries for the whole batch
         (a rebuild replays thousands of events at a time): rows made in the batch are
         ended in memory; rows stored before it, by one UPDATE per fact, run before the
@@ -97,16 +97,16 @@ class ProjectionRules(WriteOnlyRules):
         targets = _targets(conn, events)
         report_dates = _report_dates(
             conn,
-            {str(e.provenance["source_id"]) for e in events}
-            | {source_id for _, source_id in targets.values()},
+            {e.source_id for e in events} | {source_id for _, source_id in targets.values()},
         )
         rows: list[dict[str, Any]] = []
         unended: dict[UUID, list[dict[str, Any]]] = {}  # made in this batch, still current
         stored_ended: dict[UUID, int] = {}  # stored rows' facts → the position ending them
         corroborations: list[dict[str, Any]] = []
+        redated: set[str] = set()  # sources whose record was corrected (maybe their date)
         for event in events:
             if event.type in COUNTED_TYPES:
-                source_id = str(event.provenance["source_id"])
+                source_id = event.source_id
                 made = contribution_rows(
                     event.id,
                     event.position,
@@ -126,12 +126,14 @@ class ProjectionRules(WriteOnlyRules):
                     {
                         "event_id": event.id,
                         "fact_id": target,
-                        "source_id": event.provenance["source_id"],
+                        "source_id": event.source_id,
                         "position": event.position,
                     }
                 )
                 continue
             target_type, source_id = targets[target]
+            if target_type == EventType.source_recorded and event.type == EventType.fact_corrected:
+                redated.add(source_id)
             if target_type not in COUNTED_TYPES:
                 continue
             ended = unended.pop(target, None)
@@ -162,6 +164,16 @@ class ProjectionRules(WriteOnlyRules):
             )
         insert_rows(conn, FLOWS, rows)
         insert_rows(conn, CORROBORATIONS, corroborations)
+        if redated:
+            # A row's `reported_on` is its source's publication date as known now, on
+            # every row of the source, whichever batch made it: so a replay, whatever
+            # its chunks, makes the rows the appends made.
+            conn.execute(
+                update(FLOWS)
+                .where(FLOWS.c.source_id == bindparam("source"))
+                .values(reported_on=bindparam("published")),
+                [{"source": s, "published": report_dates.get(s)} for s in sorted(redated)],
+            )
 
 
 META_EVENT_TYPES = frozenset(
@@ -169,7 +181,7 @@ META_EVENT_TYPES = frozenset(
 )
 
 
-def _targets(conn: Connection, events: Sequence[RecordedEvent]) -> dict[UUID, tuple[str, str]]:
+def _targets(conn: Connection, events: Sequence[LoggedEvent]) -> dict[UUID, tuple[str, str]]:
     """The type and source of each fact a correction or retraction in `events` targets."""
     wanted = {
         UUID(str(e.data["target_event_id"]))

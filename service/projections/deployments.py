@@ -34,8 +34,9 @@ from sqlalchemy import (
     true,
 )
 
+from service.domain.events import EventType
 from service.domain.intervals import Bounds, add, clamp_at_zero, subtract
-from service.store.tables import CORROBORATIONS, FLOWS
+from service.store.tables import CORROBORATIONS, EVENTS, FACTS, FLOWS
 
 GROUP_COLUMNS = ("country", "place", "affiliation")
 _COLUMN = {
@@ -720,6 +721,30 @@ def changed_groups(
             change.positions |= corroborated[row.fact_id]
             change.only_new_flows = False
     return dict(result)
+
+
+def sources_redated(conn: Connection, start: int, end: int) -> bool:
+    """Was a source's record corrected in (start, end]? Its publication date may have
+    changed, and with it `reported_on` on every row of the source, in place: no row is
+    made or ended for it, so `changed_groups` cannot tell which groups it touched."""
+    targets = {
+        UUID(str(data["target_event_id"]))
+        for data in conn.execute(
+            select(EVENTS.c.data).where(
+                EVENTS.c.type == EventType.fact_corrected.value,
+                EVENTS.c.position > start,
+                EVENTS.c.position <= end,
+            )
+        ).scalars()
+    }
+    if not targets:
+        return False
+    found = conn.execute(
+        select(FACTS.c.event_id)
+        .where(FACTS.c.event_id.in_(targets), FACTS.c.type == EventType.source_recorded.value)
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def added_to(

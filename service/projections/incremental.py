@@ -14,7 +14,8 @@ retraction), a stock came or a corroboration was added is folded again.
 Which groups changed is read from the log's own bookkeeping (`changed_groups`:
 rows made or ended, corroborations added, in (M, N]), so several processes on one
 database each carry their own views forward and agree. A view more than
-`MAX_STEP` events behind, or one where many groups changed, is folded whole.
+`MAX_STEP` events behind, one where many groups changed, or one over a correction
+of a source (it re-dates the source's rows in place) is folded whole.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from service.projections.deployments import (
     fold_estimates,
     fold_flows,
     new_flows_after_stocks,
+    sources_redated,
 )
 
 MAX_STEP = 10_000
@@ -116,7 +118,7 @@ class IncrementalFolds:
         if earlier.position == query.position:
             return earlier.groups
         changes = changed_groups(conn, query.group_by, earlier.position, query.position)
-        if len(changes) > MAX_CHANGED:
+        if len(changes) > MAX_CHANGED or sources_redated(conn, earlier.position, query.position):
             return None
         groups = {key: group for key, group in earlier.groups.items() if key not in changes}
         # A group with only new flow rows (the usual append: a new report) adds them to

@@ -24,7 +24,7 @@ from uuid6 import uuid7
 
 from service.db import SQLITE_BEGIN
 from service.domain.chain import event_hash
-from service.domain.envelope import RecordedEvent
+from service.domain.envelope import LoggedEvent, RecordedEvent
 from service.domain.errors import IdempotencyConflict, WrongExpectedVersion
 from service.domain.events import stream_of
 from service.store.bulk import insert_rows
@@ -89,7 +89,7 @@ class AppendRules(Protocol):
 
     def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]: ...
 
-    def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+    def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         """Keep derived tables (facts, projections, outbox) in step with the log."""
         ...
 

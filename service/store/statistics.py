@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from service.domain.envelope import RecordedEvent
+from service.domain.envelope import LoggedEvent
 from service.store.append import WriteOnlyRules
 
 ANALYSIS_LIMIT = 2000
@@ -49,7 +49,7 @@ def crosses_a_power_of_two(first: int, last: int) -> bool:
 class SqliteStatistics(WriteOnlyRules):
     """Implements the store's `AppendRules`: SQLite's statistics refreshed as the log doubles."""
 
-    def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+    def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         if (
             events
             and conn.dialect.name == "sqlite"

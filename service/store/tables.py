@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import BigInteger, Column, Index, MetaData, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from service.store.types import BigIntPK, JSONDocument, UTCDateTime
+from service.store.types import BigIntPK, JSONDocument, NullableJSONDocument, UTCDateTime
 
 # Deterministic constraint names, so one migration set fits SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -91,7 +91,13 @@ class FactRow(SQLModel, table=True):
     type: str = Field(max_length=64)
     source_id: str = Field(max_length=120)
     status: str = Field(max_length=16, default="active")
-    current_data: dict[str, Any] = Field(sa_column=Column(JSONDocument, nullable=False))
+    # A source's payload now, corrections applied: its publication date dates the facts
+    # citing it. Empty for other facts: their payloads are in the log, and what views read
+    # of them is in `flow_contributions` (a copy here was two thirds of what a rebuild
+    # wrote, and nothing read it).
+    current_data: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(NullableJSONDocument, nullable=True)
+    )
     place_ids: str | None = Field(default=None, max_length=4000)
     period_start: date | None = None
     period_end: date | None = None

@@ -34,3 +34,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 BigIntPK = BigInteger().with_variant(Integer, "sqlite")
 
 JSONDocument: Any = JSON().with_variant(JSONB(), "postgresql")
+
+NullableJSONDocument: Any = JSON(none_as_null=True).with_variant(
+    JSONB(none_as_null=True), "postgresql"
+)
+"""A JSON document where Python's None is SQL NULL (no document), not the JSON `null`."""
