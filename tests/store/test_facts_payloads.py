@@ -23,6 +23,15 @@ def post(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> d
     return event
 
 
+def redate(
+    client: TestClient, headers: dict[str, str], source: dict[str, Any], published_on: str
+) -> dict[str, Any]:
+    """Correct a recorded source's publication date."""
+    replacement = {**source["data"], "published_on": published_on}
+    body = meta_body("fact.corrected", source["id"], replacement=replacement, reason="Misdated.")
+    return post(client, headers, body)
+
+
 def payloads(ledger: Ledger) -> dict[str, Any]:
     with ledger.engine.connect() as conn:
         rows = conn.execute(select(FACTS.c.event_id, FACTS.c.current_data))
@@ -45,16 +54,7 @@ def test_only_a_source_keeps_its_payload_and_a_downgrade_restores_the_others(
             reason="The city was misread.",
         ),
     )
-    source_fix = post(
-        client,
-        corrector,
-        meta_body(
-            "fact.corrected",
-            source["id"],
-            replacement={**source["data"], "published_on": "2023-05-03"},
-            reason="Wrong date.",
-        ),
-    )
+    source_fix = redate(client, corrector, source, "2023-05-03")
     assert source_fix["data"]["replacement"]["published_on"] == "2023-05-03"
     assert payloads(ledger) == {
         source["id"]: source_fix["data"]["replacement"],
@@ -89,16 +89,7 @@ def test_a_corrected_publication_date_dates_the_sources_rows_in_the_view(
     post(client, corrector, dispatch_body(destinations=["Vladivostok"]))
     [before] = client.get("/v1/deployments").json()["rows"]  # folded, then carried forward
     assert before["last_reported"] == "2023-05-02"
-    post(
-        client,
-        corrector,
-        meta_body(
-            "fact.corrected",
-            source["id"],
-            replacement={**source["data"], "published_on": "2023-06-01"},
-            reason="The edition was dated wrongly.",
-        ),
-    )
+    redate(client, corrector, source, "2023-06-01")
     [row] = client.get("/v1/deployments").json()["rows"]
     assert (row["first_reported"], row["last_reported"]) == ("2023-06-01", "2023-06-01")
     # A replay, with the fact and the correction in one chunk, makes the same rows.
