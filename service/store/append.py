@@ -20,13 +20,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
-from uuid6 import uuid7
 
 from service.db import SQLITE_BEGIN
 from service.domain.chain import event_hash
 from service.domain.envelope import LoggedEvent, RecordedEvent
 from service.domain.errors import IdempotencyConflict, WrongExpectedVersion
 from service.domain.events import stream_of
+from service.domain.ids import Uuid7Source
 from service.store.bulk import insert_rows
 from service.store.tables import EVENTS, IDEMPOTENCY, STREAMS
 from service.store.tables import LOG_HEAD as HEAD
@@ -130,6 +130,9 @@ each, far fewer commits. A lone writer never waits (PostgreSQL's `commit_delay`)
 UNORDERED_KEY = "recorded_at_unordered_until"
 """In `ledger_meta`, the last position of a log recorded before appends kept recording
 times in order (migration 0006) where a time went back; absent for an ordered log."""
+
+EVENT_IDS = Uuid7Source()
+"""Every event id this process makes: increasing, a batch's drawn at once."""
 
 Stamp = tuple[str, str | None]
 """Who records an event, and under which Idempotency-Key."""
@@ -359,6 +362,7 @@ class EventStore:
         now = max(datetime.now(UTC), head.recorded_at or datetime.min.replace(tzinfo=UTC))
         position, prev_hash = head.position, head.hash
         recorded: list[RecordedEvent] = []
+        ids = EVENT_IDS.take(len(events))
         for index, (event, (principal, idempotency_key)) in enumerate(
             zip(events, stamps, strict=True)
         ):
@@ -375,7 +379,7 @@ class EventStore:
             # Every value is already checked (the payload by its model, the rest made
             # here): constructing skips validating each event's JSON a second time.
             envelope = RecordedEvent.model_construct(
-                id=uuid7(),
+                id=ids[index],
                 position=position,
                 stream=event.stream,
                 stream_version=current + 1,
