@@ -88,6 +88,14 @@ def build_ledger(settings: Settings) -> Ledger:
     )
 
 
+GC_THRESHOLDS = (50_000, 20, 20)
+"""The cyclic collector's thresholds while serving (Python's are 700, 10, 10). A request
+makes objects by the ten thousand, nearly all freed by reference counting; with 700,
+the collector ran a hundred times a batch POST and walked what the batch still held.
+Measured (validation and place resolution of a 1,000-event batch, after `gc.freeze`):
+37 -> 28 ms. Cyclic garbage waits longer for collection: at most 50k objects' worth."""
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     ledger: Ledger = app.state.ledger
@@ -96,6 +104,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the process: out of the collector's sight, a full collection no longer walks it.
     # Seen here: every other uncached view paid 100-170 ms for such a walk.
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     yield
     await app.state.log_watch.close()
     if delivery is not None:
