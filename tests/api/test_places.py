@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from tests.factories import dispatch_body, source_body
 
@@ -185,3 +186,29 @@ def test_an_unknown_place_id_in_an_event_names_the_field(
     assert problem["type"] == "/problems/unknown-place"
     assert problem["errors"][0]["pointer"] == "/data/destinations/0/place_id"
     assert "ru-vladivostok" in problem["suggestions"]
+
+
+@pytest.mark.usefixtures("recorded_source")
+def test_a_place_resolved_before_answers_again_by_what_was_written_with_it(
+    client: TestClient, writer: Headers
+) -> None:
+    """Resolutions are remembered, keyed by name, id and country as sent: a name resolved
+    before says the same again, and a different country or a refusal is decided afresh."""
+
+    def destinations(*places: dict[str, str]) -> Response:
+        body = dispatch_body()
+        body["data"]["destinations"] = list(places)
+        return client.post("/v1/events", json=body, headers=writer)
+
+    for _ in range(2):
+        accepted = destinations({"name": "Vladivostok"}, {"name": "Vladivostok", "country": "RU"})
+        assert accepted.status_code == 201, accepted.text
+        assert [d["place_id"] for d in accepted.json()["events"][0]["data"]["destinations"]] == [
+            "ru-vladivostok",
+            "ru-vladivostok",
+        ]
+        refused = destinations({"name": "Vladivostok"}, {"name": "Vladivostok", "country": "CN"})
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["pointer"] == "/data/destinations/1/name"
+        ambiguous = destinations({"name": "Jilin"})
+        assert ambiguous.json()["type"] == "/problems/ambiguous-place"
