@@ -167,7 +167,9 @@ class ProjectionRules(WriteOnlyRules):
         if redated:
             # A row's `reported_on` is its source's publication date as known now, on
             # every row of the source, whichever batch made it: so a replay, whatever
-            # its chunks, makes the rows the appends made.
+            # its chunks, makes the rows the appends made. The one field a `known_at`
+            # view does not show as it was then: versioning the rows instead would
+            # give them the correction's position, which names the event behind a row.
             conn.execute(
                 update(FLOWS)
                 .where(FLOWS.c.source_id == bindparam("source"))
