@@ -10,10 +10,12 @@ these checks are one query each.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from itertools import islice
 from typing import Any
 from uuid import UUID
@@ -33,7 +35,7 @@ from service.domain.errors import (
 )
 from service.domain.events import META_TYPES, PAYLOAD_TYPES, EventType
 from service.gazetteer import Gazetteer
-from service.ingest.period_search import PeriodSearch, note_periods
+from service.ingest.period_search import Period, PeriodSearch, note_periods
 from service.ingest.placing import resolve_payload_places
 from service.store.append import AppendWarning, NewEvent
 from service.store.bulk import insert_rows
@@ -62,6 +64,62 @@ class Target:
     type: str
     source_id: str
     status: str
+
+
+@dataclass(frozen=True)
+class _Flow:
+    """A dispatch or repatriation of an append, as the duplicate search compares it."""
+
+    index: int
+    event: NewEvent
+    summary: dict[str, Any]
+
+    @property
+    def source_id(self) -> str:
+        return self.event.source_id
+
+    @property
+    def places(self) -> list[str]:
+        places: str = self.summary["place_ids"]
+        return places.split()
+
+    @property
+    def period(self) -> Period:
+        return (self.summary["period_start"], self.summary["period_end"])
+
+    @property
+    def bounds(self) -> tuple[date, date]:
+        """The period with open ends made the farthest days: it overlaps everything."""
+        start, end = self.period
+        return (start or date.min, end or date.max)
+
+    @property
+    def count(self) -> tuple[int | None, int | None]:
+        return (self.summary["count_min"], self.summary["count_max"])
+
+
+@dataclass
+class _StartOrder:
+    """Flows sorted by the start of their period, and the longest period among them."""
+
+    starts: list[date] = dataclasses.field(default_factory=list)
+    flows: list[_Flow] = dataclasses.field(default_factory=list)
+    longest: timedelta = timedelta(0)
+
+    def add(self, flow: _Flow) -> None:
+        start, end = flow.bounds
+        at = bisect_right(self.starts, start)
+        self.starts.insert(at, start)
+        self.flows.insert(at, flow)
+        self.longest = max(self.longest, end - start)
+
+    def overlapping(self, bounds: tuple[date, date]) -> Iterator[_Flow]:
+        start, end = bounds
+        earliest = start - self.longest if (start - date.min) > self.longest else date.min
+        first, last = bisect_left(self.starts, earliest), bisect_right(self.starts, end)
+        for flow in self.flows[first:last]:
+            if flow.bounds[1] >= start:
+                yield flow
 
 
 @dataclass
@@ -165,9 +223,11 @@ class FactRules:
         data = {**event.data, "replacement": replacement.model_dump(mode="json")}
         return dataclasses.replace(event, data=data)
 
-    def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]:
+    def warnings(
+        self, conn: Connection, events: Sequence[NewEvent], ids: Sequence[UUID]
+    ) -> list[AppendWarning]:
         flows = [
-            (index, event, _summary(event.type, event.data))
+            _Flow(index, event, _summary(event.type, event.data))
             for index, event in enumerate(events)
             if event.type in FLOW_TYPES
         ]
@@ -183,25 +243,54 @@ class FactRules:
                 FACTS.c.count_min,
                 FACTS.c.count_max,
             ),
-            [(e.type, (s["period_start"], s["period_end"])) for _, e, s in flows],
-            self._related_places(s["place_ids"].split() for _, _, s in flows),
+            [(f.event.type, f.period) for f in flows],
+            self._related_places(f.places for f in flows),
         )
         found: list[AppendWarning] = []
-        for index, event, summary in flows:
-            places = summary["place_ids"].split()
+        for new in flows:
             candidates = (
                 row
-                for row in search.overlapping(
-                    event.type, (summary["period_start"], summary["period_end"])
-                )
-                if row.source_id != event.source_id
+                for row in search.overlapping(new.event.type, new.period)
+                if row.source_id != new.event.source_id
             )
             for row in islice(candidates, MAX_COMPARED):
-                if self._places_overlap(places, (row.place_ids or "").split()) and _overlap(
-                    (summary["count_min"], summary["count_max"]), (row.count_min, row.count_max)
+                if self._may_repeat(
+                    new, (row.place_ids or "").split(), row.count_min, row.count_max
                 ):
-                    found.append(AppendWarning(index=index, possible_duplicate_of=row.event_id))
+                    found.append(AppendWarning(index=new.index, possible_duplicate_of=row.event_id))
+        found += self._repeats_in_the_batch(flows, ids)
         return found
+
+    def _repeats_in_the_batch(
+        self, flows: Sequence[_Flow], ids: Sequence[UUID]
+    ) -> list[AppendWarning]:
+        """Each flow against the flows before it in the same append: a desk sending two
+        sources' accounts of one dispatch together is warned as if it had sent them one
+        after the other. Earlier flows are kept by type, sorted by start, so each looks
+        only at those that can overlap it (at most MAX_COMPARED)."""
+        found: list[AppendWarning] = []
+        earlier: dict[str, _StartOrder] = defaultdict(_StartOrder)
+        for new in flows:
+            before = earlier[new.event.type]
+            candidates = (
+                old for old in before.overlapping(new.bounds) if old.source_id != new.source_id
+            )
+            for old in islice(candidates, MAX_COMPARED):
+                if self._may_repeat(new, old.places, old.count[0], old.count[1]):
+                    found.append(
+                        AppendWarning(index=new.index, possible_duplicate_of=ids[old.index])
+                    )
+            before.add(new)
+        return found
+
+    def _may_repeat(
+        self, new: _Flow, places: list[str], count_min: int | None, count_max: int | None
+    ) -> bool:
+        """Could `new` and a fact of these places and count be the same workers? (Their
+        periods overlap, and their sources differ: the caller's part.)"""
+        return self._places_overlap(new.places, places) and _overlap(
+            new.count, (count_min, count_max)
+        )
 
     def _places_overlap(self, ours: Iterable[str], theirs: Iterable[str]) -> bool:
         """Could two lists of places hold the same workers?

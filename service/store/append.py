@@ -87,7 +87,12 @@ class AppendRules(Protocol):
         """Refuse (raise a LedgerError) or return the events, possibly normalised further."""
         ...
 
-    def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]: ...
+    def warnings(
+        self, conn: Connection, events: Sequence[NewEvent], ids: Sequence[UUID]
+    ) -> list[AppendWarning]:
+        """Warnings for events about to be recorded under `ids`: one may name another
+        event of the same append, by the id it will have."""
+        ...
 
     def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         """Keep derived tables (facts, projections, outbox) in step with the log."""
@@ -105,7 +110,9 @@ class WriteOnlyRules:
     def check(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
         return list(events)
 
-    def warnings(self, conn: Connection, events: Sequence[NewEvent]) -> list[AppendWarning]:
+    def warnings(
+        self, conn: Connection, events: Sequence[NewEvent], ids: Sequence[UUID]
+    ) -> list[AppendWarning]:
         return []
 
     def committed(self, events: Sequence[RecordedEvent]) -> None:
@@ -270,8 +277,9 @@ class EventStore:
             if replay is not None:
                 return AppendOutcome(replay, replayed=True), head
         checked = self._checked(conn, waiting.events)
-        warnings = [w for rule in self.rules for w in rule.warnings(conn, checked)]
-        recorded, head = self._write(conn, head, checked, waiting.stamps)
+        ids = EVENT_IDS.take(len(checked))
+        warnings = [w for rule in self.rules for w in rule.warnings(conn, checked, ids)]
+        recorded, head = self._write(conn, head, checked, ids, waiting.stamps)
         for rule in self.rules:
             rule.apply(conn, recorded)
         result = AppendResult(events=recorded, warnings=warnings)
@@ -308,8 +316,10 @@ class EventStore:
             answers.append(None if replay is None else AppendOutcome(replay, replayed=True))
         writing = [w for w, answer in zip(group, answers, strict=True) if answer is None]
         checked = self._checked(conn, [e for w in writing for e in w.events])
-        warnings = [w for rule in self.rules for w in rule.warnings(conn, checked)]
-        recorded, _ = self._write(conn, head, checked, [s for w in writing for s in w.stamps])
+        ids = EVENT_IDS.take(len(checked))
+        warnings = [w for rule in self.rules for w in rule.warnings(conn, checked, ids)]
+        stamps = [s for w in writing for s in w.stamps]
+        recorded, _ = self._write(conn, head, checked, ids, stamps)
         for rule in self.rules:
             rule.apply(conn, recorded)
         start = 0
@@ -342,6 +352,7 @@ class EventStore:
         conn: Connection,
         head: Head,
         events: Sequence[NewEvent],
+        ids: Sequence[UUID],
         stamps: Sequence[Stamp],
     ) -> tuple[list[RecordedEvent], Head]:
         opened = [
@@ -362,7 +373,6 @@ class EventStore:
         now = max(datetime.now(UTC), head.recorded_at or datetime.min.replace(tzinfo=UTC))
         position, prev_hash = head.position, head.hash
         recorded: list[RecordedEvent] = []
-        ids = EVENT_IDS.take(len(events))
         for index, (event, (principal, idempotency_key)) in enumerate(
             zip(events, stamps, strict=True)
         ):

@@ -751,3 +751,24 @@ def test_every_count_rule_is_written_in_the_api_description(client: TestClient) 
     description = client.get("/openapi.json").json()["info"]["description"]
     for qualifier, rule in BOUNDS_RULES.items():
         assert f"| `{qualifier.value}` | {rule} |" in description
+
+
+@pytest.mark.usefixtures("two_sources")
+def test_two_sources_accounts_of_one_flow_in_one_batch_are_warned_of_like_two_posts(
+    client: TestClient, writer: Headers
+) -> None:
+    batch = {
+        "events": [
+            flow(T.workers_dispatched, ["Moscow", "Saint Petersburg"], ABOUT_350, SOURCE_ID),
+            flow(T.workers_dispatched, ["Moscow"], ABOUT_300, SOURCE_ID),  # same source
+            flow(T.workers_dispatched, ["Vladivostok"], ABOUT_300),  # another city
+            flow(T.workers_repatriated, ["Moscow"], ABOUT_300),  # another type
+            flow(T.workers_dispatched, ["Russia"], UNKNOWN),  # holds both cities
+        ]
+    }
+    answer = created(client.post("/v1/events", json=batch, headers=writer))
+    ids = [event["id"] for event in answer["events"]]
+    assert [(w["index"], w["possible_duplicate_of"]) for w in answer["warnings"]] == [
+        (4, ids[0]),
+        (4, ids[1]),
+    ]

@@ -164,6 +164,33 @@ def test_warnings_in_a_group_point_into_each_request(ledger: Ledger) -> None:
 
 
 @pytest.mark.usefixtures("recorded_source")
+def test_two_sources_reporting_one_flow_in_one_group_are_warned_of_as_if_apart(
+    ledger: Ledger,
+) -> None:
+    ledger.store.append(events_of(source_body("second-report"), ledger=ledger), principal="desk")
+    elsewhere = dispatch_body(destinations=["Vladivostok"])
+
+    # when two sources' accounts of one dispatch wait together behind a writer
+    _, queued = appends_queued_behind_a_writer(
+        ledger,
+        lambda: ledger.store.append(events_of(elsewhere, ledger=ledger), principal="desk"),
+        [
+            lambda: ledger.store.append(events_of(dispatch_body(), ledger=ledger), principal="d"),
+            lambda: ledger.store.append(
+                events_of(dispatch_body("second-report"), ledger=ledger), principal="desk"
+            ),
+        ],
+    )
+
+    # then the second is warned of the first, which commits with it
+    first, second = outcome(queued[0]).result, outcome(queued[1]).result
+    assert first.warnings == []
+    assert [(w.index, w.possible_duplicate_of) for w in second.warnings] == [
+        (0, first.events[0].id)
+    ]
+
+
+@pytest.mark.usefixtures("recorded_source")
 def test_a_retry_queued_beside_its_original_is_answered_from_it(ledger: Ledger) -> None:
     batch = events_of(dispatch_body(), dispatch_body(), ledger=ledger)
     key = IdempotencyRequest("retry-in-group", "0" * 64)
