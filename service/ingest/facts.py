@@ -236,13 +236,6 @@ class FactRules:
         # One query for the whole batch, not one per event (see period_search.py).
         search = PeriodSearch.fetch(
             conn,
-            (
-                FACTS.c.event_id,
-                FACTS.c.source_id,
-                FACTS.c.place_ids,
-                FACTS.c.count_min,
-                FACTS.c.count_max,
-            ),
             [(f.event.type, f.period) for f in flows],
             self._related_places(f.places for f in flows),
         )
@@ -253,10 +246,12 @@ class FactRules:
                 for row in search.overlapping(new.event.type, new.period)
                 if row.source_id != new.event.source_id
             )
+            named: set[UUID] = set()  # a fact found by two of its places is named once
             for row in islice(candidates, MAX_COMPARED):
-                if self._may_repeat(
+                if row.event_id not in named and self._may_repeat(
                     new, (row.place_ids or "").split(), row.count_min, row.count_max
                 ):
+                    named.add(row.event_id)
                     found.append(AppendWarning(index=new.index, possible_duplicate_of=row.event_id))
         found += self._repeats_in_the_batch(flows, ids)
         return found
