@@ -317,7 +317,7 @@ class FactRules:
             return (place_id,)
 
     def committed(self, events: Sequence[RecordedEvent]) -> None:
-        self._recorded_sources.update(str(e.provenance["source_id"]) for e in events)
+        self._recorded_sources.update(e.source_id for e in events)
 
     def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         new_facts = [

@@ -102,7 +102,7 @@ def _recorded_events(conn: Connection, after: int, limit: int) -> list[ReplayedE
     """The log from `after` on, as much of it as the rules read (`LoggedEvent`). Not
     validated again: every event was when it was appended, and a replay of a million
     spends most of its time there otherwise. Reading the whole envelope (its provenance
-    decoded, a model built) made a replay of 1M events a quarter slower."""
+    decoded, a model built) made a replay of 1M events take over a third longer."""
     rows = conn.execute(
         select(*_REPLAYED_COLUMNS)
         .where(EVENTS.c.position > after)
