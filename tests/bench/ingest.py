@@ -13,9 +13,6 @@ in the same run on the same database:
 - the `eventsourcing` library (`pip install -e '.[bench]'`) saving the same
   events through its PostgreSQL (or SQLite) recorder, 1, 100 and 1,000 per save.
 
-Before each timed run the database is settled (`BenchDatabase.settle`): what the
-runs before it wrote is vacuumed and analysed, so no autovacuum takes a core from it.
-
 Targets: batch POSTs >= 50% of raw executemany; ahead of eventsourcing at every
 batch size; single POSTs >= 70% of the bare one-INSERT endpoint. Every figure is
 events per second; the machine's other load moves them, the ratios less so.
@@ -258,12 +255,10 @@ def measure_ledger(db: BenchDatabase, sizes: Sizes, numbers: Numbers) -> list[Re
         post_all(base, "/v1/events", encoded([source_body()], 1), 1, token)
         post_all(base, "/v1/events", encoded(warm, 1), 2, token)
         singles = [dispatch_body(n) for n in numbers.take(sizes.singles)]
-        db.settle()
         seconds = post_all(base, "/v1/events", encoded(singles, 1), sizes.single_clients, token)
         results.append(Result("ledger: POST /v1/events", 1, len(singles), seconds))
         for batch, count in sizes.batched.items():
             bodies = [dispatch_body(n) for n in numbers.take(count)]
-            db.settle()
             seconds = post_all(
                 base, "/v1/events", encoded(bodies, batch), sizes.batch_clients, token
             )
@@ -276,7 +271,6 @@ def measure_bare_endpoint(db: BenchDatabase, sizes: Sizes, numbers: Numbers) -> 
     with served("tests.bench.bare_insert_app:create_app", db.server_env()) as base:
         post_all(base, "/events", encoded([dispatch_body(n) for n in range(20)], 1), 2, "-")
         bodies = encoded([dispatch_body(n) for n in numbers.take(sizes.singles)], 1)
-        db.settle()
         seconds = post_all(base, "/events", bodies, sizes.single_clients, "-")
     return Result("bare FastAPI, one INSERT per request", 1, len(bodies), seconds)
 
@@ -289,7 +283,6 @@ def measure_executemany(db: BenchDatabase, forms: Sequence[StoredForm], batch: i
     table.create(db.engine)
     rows = envelope_rows(forms, first_position=1)
     insert = f"INSERT INTO {RAW_TABLE} ({', '.join(COLUMNS)}) VALUES "
-    db.settle()
     if db.backend == "postgres":
         conninfo = make_url(db.url).set(drivername="postgresql").render_as_string(False)
         with psycopg.connect(conninfo) as conn, conn.cursor() as cursor:
@@ -363,7 +356,6 @@ class Report(Aggregate):
 def measure_eventsourcing(
     db: BenchDatabase, forms: Sequence[StoredForm], batch: int, threads: int
 ) -> Result:
-    db.settle()
     app = Application[UUID](env=_eventsourcing_env(db))
     reports = [Report(f"{SOURCE_ID}-{batch}-{t}") for t in range(threads)]
     app.save(*reports)
