@@ -10,12 +10,10 @@ these checks are one query each.
 from __future__ import annotations
 
 import dataclasses
-from bisect import bisect_left, bisect_right
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from itertools import islice
 from typing import Any
 from uuid import UUID
@@ -68,11 +66,16 @@ class Target:
 
 @dataclass(frozen=True)
 class _Flow:
-    """A dispatch or repatriation of an append, as the duplicate search compares it."""
+    """A dispatch or repatriation of an append, as the duplicate search compares it (and,
+    for the flows after it in the same append, as a row `PeriodSearch` finds)."""
 
     index: int
     event: NewEvent
     summary: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return self.event.type
 
     @property
     def source_id(self) -> str:
@@ -84,42 +87,28 @@ class _Flow:
         return places.split()
 
     @property
-    def period(self) -> Period:
-        return (self.summary["period_start"], self.summary["period_end"])
+    def period_start(self) -> date | None:
+        start: date | None = self.summary["period_start"]
+        return start
 
     @property
-    def bounds(self) -> tuple[date, date]:
-        """The period with open ends made the farthest days: it overlaps everything."""
+    def period_end(self) -> date | None:
+        end: date | None = self.summary["period_end"]
+        return end
+
+    @property
+    def period(self) -> Period:
+        return (self.period_start, self.period_end)
+
+    @property
+    def days(self) -> int:
+        """How long its period is (0 without one)."""
         start, end = self.period
-        return (start or date.min, end or date.max)
+        return (end - start).days if start and end else 0
 
     @property
     def count(self) -> tuple[int | None, int | None]:
         return (self.summary["count_min"], self.summary["count_max"])
-
-
-@dataclass
-class _StartOrder:
-    """Flows sorted by the start of their period, and the longest period among them."""
-
-    starts: list[date] = dataclasses.field(default_factory=list)
-    flows: list[_Flow] = dataclasses.field(default_factory=list)
-    longest: timedelta = timedelta(0)
-
-    def add(self, flow: _Flow) -> None:
-        start, end = flow.bounds
-        at = bisect_right(self.starts, start)
-        self.starts.insert(at, start)
-        self.flows.insert(at, flow)
-        self.longest = max(self.longest, end - start)
-
-    def overlapping(self, bounds: tuple[date, date]) -> Iterator[_Flow]:
-        start, end = bounds
-        earliest = start - self.longest if (start - date.min) > self.longest else date.min
-        first, last = bisect_left(self.starts, earliest), bisect_right(self.starts, end)
-        for flow in self.flows[first:last]:
-            if flow.bounds[1] >= start:
-                yield flow
 
 
 @dataclass
@@ -236,15 +225,15 @@ class FactRules:
         # One query for the whole batch, not one per event (see period_search.py).
         search = PeriodSearch.fetch(
             conn,
-            [(f.event.type, f.period) for f in flows],
+            [(f.type, f.period) for f in flows],
             self._related_places(f.places for f in flows),
         )
         found: list[AppendWarning] = []
         for new in flows:
             candidates = (
                 row
-                for row in search.overlapping(new.event.type, new.period)
-                if row.source_id != new.event.source_id
+                for row in search.overlapping(new.type, new.period)
+                if row.source_id != new.source_id
             )
             named: set[UUID] = set()  # a fact found by two of its places is named once
             for row in islice(candidates, MAX_COMPARED):
@@ -261,21 +250,21 @@ class FactRules:
     ) -> list[AppendWarning]:
         """Each flow against the flows before it in the same append: a desk sending two
         sources' accounts of one dispatch together is warned as if it had sent them one
-        after the other. Earlier flows are kept by type, sorted by start, so each looks
-        only at those that can overlap it (at most MAX_COMPARED)."""
+        after the other (at most MAX_COMPARED each, as for stored facts)."""
+        dated = sorted((f for f in flows if f.period_start), key=lambda f: f.period[0] or date.min)
+        batch = PeriodSearch.of(dated, max((f.days for f in dated), default=0))
         found: list[AppendWarning] = []
-        earlier: dict[str, _StartOrder] = defaultdict(_StartOrder)
         for new in flows:
-            before = earlier[new.event.type]
             candidates = (
-                old for old in before.overlapping(new.bounds) if old.source_id != new.source_id
+                old
+                for old in batch.overlapping(new.type, new.period)
+                if old.index < new.index and old.source_id != new.source_id
             )
             for old in islice(candidates, MAX_COMPARED):
-                if self._may_repeat(new, old.places, old.count[0], old.count[1]):
+                if self._may_repeat(new, old.places, *old.count):
                     found.append(
                         AppendWarning(index=new.index, possible_duplicate_of=ids[old.index])
                     )
-            before.add(new)
         return found
 
     def _may_repeat(

@@ -160,17 +160,24 @@ class PeriodSearch:
         days = sum((hi - lo).days + 1 for spans in merged.values() for lo, hi in spans)
         if days <= PLACE_FILTER_FROM_DAYS:  # few facts start in so few days: fetch them all
             places = None
+        if not merged:
+            return cls.of([], longest)
+        query = (
+            _by_place(merged, places)
+            if places is not None and longest > PLACE_FILTER_FROM_DAYS
+            else _by_period(merged, places)
+        )
+        return cls.of(conn.execute(query), longest)  # ordered by period_start
+
+    @classmethod
+    def of(cls, rows: Iterable[Any], longest_days: int) -> PeriodSearch:
+        """A search over `rows` already at hand (each with `type`, `period_start` and
+        `period_end`; in order of `period_start`), none longer than `longest_days`."""
         by_type: dict[str, list[Any]] = defaultdict(list)
-        if merged:
-            query = (
-                _by_place(merged, places)
-                if places is not None and longest > PLACE_FILTER_FROM_DAYS
-                else _by_period(merged, places)
-            )
-            for row in conn.execute(query):
-                by_type[row.type].append(row)
+        for row in rows:
+            by_type[row.type].append(row)
         starts = {t: [row.period_start for row in rows] for t, rows in by_type.items()}
-        return cls(longest, by_type, starts)
+        return cls(longest_days, by_type, starts)
 
     def overlapping(self, fact_type: str, period: Period) -> Iterator[Any]:
         """The fetched facts of this type whose period overlaps `period`."""

@@ -772,3 +772,23 @@ def test_two_sources_accounts_of_one_flow_in_one_batch_are_warned_of_like_two_po
         (4, ids[0]),
         (4, ids[1]),
     ]
+
+
+@pytest.mark.usefixtures("two_sources")
+def test_in_a_batch_a_long_period_is_found_by_a_short_one_inside_it(
+    client: TestClient, writer: Headers
+) -> None:
+    # given a half-year dispatch and, later in the batch, another source's weeks within it
+    half_year = {"start": "2023-01-01", "end": "2023-06-30", "text": "first half of 2023"}
+    batch = {
+        "events": [
+            flow(T.workers_dispatched, ["Moscow"], ABOUT_350, SOURCE_ID, half_year),
+            flow(T.workers_dispatched, ["Kazan"], ABOUT_300, SOURCE_ID),
+            flow(T.workers_dispatched, ["Moscow"], ABOUT_300),  # late March
+        ]
+    }
+    answer = created(client.post("/v1/events", json=batch, headers=writer))
+    # then the short one names the long one, which started months before it
+    assert [(w["index"], w["possible_duplicate_of"]) for w in answer["warnings"]] == [
+        (2, answer["events"][0]["id"])
+    ]
