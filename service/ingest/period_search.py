@@ -39,16 +39,18 @@ from sqlalchemy import (
 )
 from sqlalchemy import Integer as IntegerType
 
+from service.projections.contributions import COUNTED_TYPES
 from service.store.tables import FACTS, FLOWS, META
 
 LONGEST_PERIOD_KEY = "facts_longest_period_days"
 RETRACTED = "retracted"
 MAX_RANGES = 20
 PLACE_FILTER_FROM_DAYS = 31
-"""Windows spanning more days than this are also filtered by place in the query. A wide
-window (a ledger with year-long periods) holds every fact of the year; a narrow one holds
-few, and there the filter costs more than it saves (measured: 1.2 vs 1.8 ms a single
-append with one-day periods, 600 vs 170 ms at 1M events with year-long ones)."""
+"""Windows spanning more days than this are also filtered by place in the query; and when
+the longest period is longer than this, the search goes by place altogether (`_by_place`).
+A wide window (a ledger with year-long periods) holds every fact of the year; a narrow one
+holds few, and there the filter costs more than it saves (measured: 1.2 vs 1.8 ms a single
+append with one-day periods)."""
 
 Period = tuple[date | None, date | None]
 
@@ -110,7 +112,8 @@ _FACTS_SEARCHED = (
     FACTS.c.count_min,
     FACTS.c.count_max,
 )
-_FLOW_KIND = {"workers.dispatched": "dispatched", "workers.repatriated": "repatriated"}
+_FLOW_KIND = {t: kind for t, (kind, _) in COUNTED_TYPES.items() if kind != "estimate"}
+"""The row kind of each flow type, as the projection rows are written."""
 # The same columns from a fact's current rows in `flow_contributions`, one per place.
 _FLOWS_SEARCHED = (
     case(*((FLOWS.c.kind == kind, fact_type) for fact_type, kind in _FLOW_KIND.items())).label(
@@ -176,7 +179,7 @@ class PeriodSearch:
         by_type: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
             by_type[row.type].append(row)
-        starts = {t: [row.period_start for row in rows] for t, rows in by_type.items()}
+        starts = {t: [row.period_start for row in found] for t, found in by_type.items()}
         return cls(longest_days, by_type, starts)
 
     def overlapping(self, fact_type: str, period: Period) -> Iterator[Any]:

@@ -6,6 +6,7 @@ compared is exactly what a rebuild would write.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 from collections.abc import Iterator, Sequence
@@ -95,7 +96,7 @@ def _analyze(conn: Connection) -> None:
     refresh_statistics(conn, [t.name for t in DERIVED])
 
 
-_REPLAYED_COLUMNS = tuple(EVENTS.c[name] for name in ReplayedEvent.__slots__)
+_REPLAYED_COLUMNS = tuple(EVENTS.c[f.name] for f in dataclasses.fields(ReplayedEvent))
 
 
 def _recorded_events(conn: Connection, after: int, limit: int) -> list[ReplayedEvent]:

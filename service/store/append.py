@@ -276,12 +276,7 @@ class EventStore:
             replay = _replay(conn, waiting.principal, waiting.idempotency)
             if replay is not None:
                 return AppendOutcome(replay, replayed=True), head
-        checked = self._checked(conn, waiting.events)
-        ids = EVENT_IDS.take(len(checked))
-        warnings = [w for rule in self.rules for w in rule.warnings(conn, checked, ids)]
-        recorded, head = self._write(conn, head, checked, ids, waiting.stamps)
-        for rule in self.rules:
-            rule.apply(conn, recorded)
+        recorded, warnings, head = self._record(conn, head, waiting.events, waiting.stamps)
         result = AppendResult(events=recorded, warnings=warnings)
         if waiting.idempotency is not None:
             self._remember(conn, waiting.principal, waiting.idempotency, result)
@@ -315,13 +310,12 @@ class EventStore:
             )
             answers.append(None if replay is None else AppendOutcome(replay, replayed=True))
         writing = [w for w, answer in zip(group, answers, strict=True) if answer is None]
-        checked = self._checked(conn, [e for w in writing for e in w.events])
-        ids = EVENT_IDS.take(len(checked))
-        warnings = [w for rule in self.rules for w in rule.warnings(conn, checked, ids)]
-        stamps = [s for w in writing for s in w.stamps]
-        recorded, _ = self._write(conn, head, checked, ids, stamps)
-        for rule in self.rules:
-            rule.apply(conn, recorded)
+        recorded, warnings, _ = self._record(
+            conn,
+            head,
+            [e for w in writing for e in w.events],
+            [s for w in writing for s in w.stamps],
+        )
         start = 0
         for index, waiting in enumerate(group):
             if answers[index] is not None:
@@ -340,6 +334,20 @@ class EventStore:
             answers[index] = AppendOutcome(result)
             start = end
         return [answer for answer in answers if answer is not None]  # all are, now
+
+    def _record(
+        self, conn: Connection, head: Head, events: Sequence[NewEvent], stamps: Sequence[Stamp]
+    ) -> tuple[list[RecordedEvent], list[AppendWarning], Head]:
+        """Check, warn, write and keep the derived tables in step: one append, or a group's
+        appends together. The ids are drawn first, so a warning can name an event of the
+        same append."""
+        checked = self._checked(conn, events)
+        ids = EVENT_IDS.take(len(checked))
+        warnings = [w for rule in self.rules for w in rule.warnings(conn, checked, ids)]
+        recorded, head = self._write(conn, head, checked, ids, stamps)
+        for rule in self.rules:
+            rule.apply(conn, recorded)
+        return recorded, warnings, head
 
     def _checked(self, conn: Connection, events: Sequence[NewEvent]) -> Sequence[NewEvent]:
         checked: Sequence[NewEvent] = events

@@ -129,10 +129,10 @@ class BenchDatabase:
     def settle(self, timeout: float = 300.0) -> None:
         """Leave the database idle before anything is timed on this machine's two cores.
 
-        After a bulk load or a rebuild PostgreSQL's autovacuum takes a core for minutes
-        (visibility map, statistics), and it starts when it likes: one run timed the
-        ledger while it ran and the baseline after it had ended. So vacuum and analyse
-        here, then wait until no autovacuum worker is left. SQLite runs nothing; its WAL
+        After a bulk load or a rebuild PostgreSQL's autovacuum may take a core for minutes
+        (visibility map, statistics), starting when it likes: most likely one run timed
+        the ledger while it ran and the baseline after it had ended. So vacuum and
+        analyse here, then wait until no autovacuum worker is left. SQLite runs nothing; its WAL
         is emptied into the database, so that what is read first and what is read later
         find the pages in the same place."""
         if self.backend != "postgres":
