@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, literal_column, select, update
 
 from service.domain.envelope import LoggedEvent
 from service.domain.events import EventType
@@ -203,7 +203,9 @@ def _targets(conn: Connection, events: Sequence[LoggedEvent]) -> dict[UUID, tupl
 
 
 _SOURCE_DATA = select(FACTS.c.source_id, FACTS.c.current_data).where(
-    FACTS.c.type == EventType.source_recorded.value,
+    # literal, so that SQLite takes the partial index `ix_facts_sources` (a bound
+    # value could be any type, and a planner cannot tell the index covers it)
+    FACTS.c.type == literal_column(f"'{EventType.source_recorded.value}'"),
     FACTS.c.source_id.in_(bindparam("sources", expanding=True)),
 )
 

@@ -30,6 +30,12 @@ writes a row into every index of the derived tables at once, a few hundred place
 each: with 2 MiB, pages go to the WAL and come back again and again. Measured on the 1M
 bench database (first 200k events): 256 MiB made the replay 15% faster."""
 SHOWN_DIFFERENCES = 20
+READ_DURING_REPLAY = frozenset({"ix_flow_fact", "ix_facts_sources"})
+"""The derived tables' indexes a replay reads by: a correction ends a stored fact's rows
+(by `fact_id`), and each chunk looks up its sources' dates (the sources' facts). On
+SQLite every other index is dropped before a replay and made again after it: sorting
+the finished rows into an index once costs less than a B-tree insert per row into
+each index as the rows arrive. Measured with 200k flow rows: 1.7 s against 2.6 s."""
 
 
 @dataclass
@@ -47,7 +53,7 @@ def _replay(conn: Connection, rules: Sequence[AppendRules]) -> int:
     for table in DERIVED:
         conn.execute(delete(table))
     after, replayed, analyzed_at = 0, 0, 0
-    with _cyclic_gc_paused(), _large_sqlite_cache(conn):
+    with _cyclic_gc_paused(), _large_sqlite_cache(conn), _sqlite_indexes_made_after(conn):
         while events := _recorded_events(conn, after, CHUNK):
             for rule in rules:
                 rule.apply(conn, events)
@@ -72,6 +78,28 @@ def _large_sqlite_cache(conn: Connection) -> Iterator[None]:
         yield
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or 0)}")
+
+
+@contextmanager
+def _sqlite_indexes_made_after(conn: Connection) -> Iterator[None]:
+    """On SQLite, the derived tables' indexes a replay does not read by
+    (`READ_DURING_REPLAY`) are made when it ends, inside its transaction: readers go on
+    seeing the old tables whole until it commits. Not on PostgreSQL, where dropping an
+    index locks its table against every reader until the commit."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    deferred = [
+        index
+        for table in DERIVED
+        for index in sorted(table.indexes, key=lambda index: str(index.name))
+        if index.name not in READ_DURING_REPLAY
+    ]
+    for index in deferred:
+        index.drop(conn)
+    yield
+    for index in deferred:
+        index.create(conn)
 
 
 @contextmanager

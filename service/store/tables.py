@@ -23,6 +23,13 @@ SQLModel.metadata.naming_convention = {
 metadata: MetaData = SQLModel.metadata
 
 
+def partial_index(name: str, column: str, *, where: str) -> Index:
+    """An index of the rows matching `where`, on both backends. A query takes it only when
+    its own condition spells `where` out with literals, not bound values."""
+    condition = text(where)
+    return Index(name, column, sqlite_where=condition, postgresql_where=condition)
+
+
 class EventRow(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
@@ -84,7 +91,12 @@ class FactRow(SQLModel, table=True):
     """
 
     __tablename__ = "facts"
-    __table_args__ = (Index("ix_facts_type_period", "type", "period_start"),)
+    __table_args__ = (
+        Index("ix_facts_type_period", "type", "period_start"),
+        # The sources, a few rows among every fact: their dates are read by every
+        # append and every chunk of a rebuild.
+        partial_index("ix_facts_sources", "source_id", where="type = 'source.recorded'"),
+    )
 
     event_id: UUID = Field(primary_key=True)
     position: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
@@ -170,12 +182,7 @@ class FlowContribution(SQLModel, table=True):
         Index("ix_flow_place_affiliation", "place_id", "affiliation"),
         # Stocks are a few rows among a great many flows. (Partial, so that no fold
         # over the flows is tempted to walk an index on `kind`.)
-        Index(
-            "ix_flow_stocks",
-            "period_start",
-            sqlite_where=text("kind = 'estimate'"),
-            postgresql_where=text("kind = 'estimate'"),
-        ),
+        partial_index("ix_flow_stocks", "period_start", where="kind = 'estimate'"),
     )
 
     id: int | None = Field(

@@ -76,3 +76,47 @@ def test_a_sqlite_rebuild_leaves_the_write_ahead_log_empty(tmp_path: Path) -> No
     rebuild_projections(ledger.engine, derived_table_rules(ledger.gazetteer))
 
     assert wal.stat().st_size == 0
+
+
+def _derived_indexes(conn: Any) -> dict[str, str]:
+    rows = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND tbl_name IN ('facts', 'flow_contributions', 'corroborations')"
+    )
+    return {name: sql for name, sql in rows}
+
+
+class IndexWatching(WriteOnlyRules):
+    """Notes which of the derived tables' indexes exist while a replay writes."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        self.seen |= set(_derived_indexes(conn))
+
+
+def test_a_sqlite_replay_makes_the_indexes_it_does_not_read_by_afterwards_as_migrated(
+    tmp_path: Path,
+) -> None:
+    """Every index the migrations made is there again after a rebuild, and after a
+    failed one, defined as before: the views' reads go on finding them."""
+    ledger = build_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}"))
+    import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
+    with ledger.engine.connect() as conn:
+        migrated = _derived_indexes(conn)
+    assert set(migrated) > rebuild.READ_DURING_REPLAY
+    watching = IndexWatching()
+
+    rebuild_projections(ledger.engine, [*derived_table_rules(ledger.gazetteer), watching])
+    with ledger.engine.connect() as conn:
+        assert _derived_indexes(conn) == migrated
+    assert watching.seen == rebuild.READ_DURING_REPLAY
+
+    with pytest.raises(RuntimeError, match="halfway"):
+        rebuild_projections(ledger.engine, [*derived_table_rules(ledger.gazetteer), Failing()])
+    with ledger.engine.connect() as conn:
+        assert _derived_indexes(conn) == migrated
+    assert rebuild_projections(ledger.engine, derived_table_rules(ledger.gazetteer)).events == len(
+        read_seed()
+    )
