@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import sqlalchemy
@@ -31,16 +31,25 @@ psycopg parses its query anew each time (over 50 parameters, it is not cached)."
 def _bind_processors(
     table: Table, columns: tuple[str, ...], dialect: Dialect
 ) -> list[Callable[[Any], Any] | None]:
-    """Each column's own bind processing, as SQLAlchemy's INSERT would apply it. For a SQLite
-    DATE, `date.isoformat` gives the same text as its processor, in C."""
-    processors: list[Callable[[Any], Any] | None] = []
-    for name in columns:
-        column_type = table.c[name].type.dialect_impl(dialect)
-        if dialect.name == "sqlite" and isinstance(column_type, sqlalchemy.Date):
-            processors.append(date.isoformat)
-        else:
-            processors.append(column_type.bind_processor(dialect))
-    return processors
+    """Each column's own bind processing, as SQLAlchemy's INSERT would apply it to a value
+    that is not None; where a C function gives the same value, that one (a rebuild calls
+    these some ten million times)."""
+    return [_processor(table.c[name].type.dialect_impl(dialect), dialect) for name in columns]
+
+
+def _processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    if isinstance(column_type, sqlalchemy.Date) and dialect.name == "sqlite":
+        return date.isoformat  # the ISO text SQLite's DATE processor writes
+    if isinstance(column_type, sqlalchemy.Boolean):
+        # what its processor makes of a bool (the rules only ever write bools)
+        return None if dialect.supports_native_boolean else int
+    if (
+        isinstance(column_type, sqlalchemy.Uuid)
+        and column_type.as_uuid
+        and not (dialect.supports_native_uuid and column_type.native_uuid)
+    ):
+        return attrgetter("hex")  # 32 hex digits, as its processor stores a UUID in text
+    return column_type.bind_processor(dialect)
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
