@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy
 from sqlalchemy import Connection, Dialect, Table
+from sqlalchemy.types import TypeEngine
 
 COPY_FROM_ROWS = 10
 """From this many rows, COPY; below, psycopg's executemany, which pipelines the rows in one
@@ -37,7 +38,7 @@ def _bind_processors(
     return [_processor(table.c[name].type.dialect_impl(dialect), dialect) for name in columns]
 
 
-def _processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
     if isinstance(column_type, sqlalchemy.Date) and dialect.name == "sqlite":
         return date.isoformat  # the ISO text SQLite's DATE processor writes
     if isinstance(column_type, sqlalchemy.Boolean):
