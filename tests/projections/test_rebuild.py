@@ -8,16 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
 from service.api.deps import Ledger
 from service.domain.envelope import RecordedEvent
+from service.domain.events import EventIn
 from service.importing import SEED_PRINCIPAL, import_events, read_seed
+from service.ingest.submit import new_events
 from service.main import build_ledger, derived_table_rules
 from service.projections import rebuild
-from service.projections.rebuild import rebuild_projections
+from service.projections.rebuild import check_projections, rebuild_projections
 from service.settings import Settings
 from service.store.append import WriteOnlyRules
+from tests.factories import dispatch_body, meta_body
 
 DEFAULT_CACHE_SIZE = -2000  # SQLite's own: 2,000 KiB
 
@@ -120,3 +124,36 @@ def test_a_sqlite_replay_makes_the_indexes_it_does_not_read_by_afterwards_as_mig
     assert rebuild_projections(ledger.engine, derived_table_rules(ledger.gazetteer)).events == len(
         read_seed()
     )
+
+
+def test_a_replay_in_many_chunks_makes_the_same_tables(
+    seeded: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay reads the log and writes its rows chunk by chunk: with chunks of three
+    events, a correction and a retraction of facts an earlier chunk stored, it still
+    finds what the appends made."""
+    dispatches = _appended(seeded, *(dispatch_body(destinations=["Vladivostok"]) for _ in range(4)))
+    _appended(
+        seeded,
+        meta_body(
+            "fact.corrected",
+            str(dispatches[0].id),
+            reason="misread",
+            replacement={
+                **dispatches[0].data,
+                "count": {"text": "about 90", "qualifier": "approximately", "number": 90},
+            },
+        ),
+        meta_body("fact.retracted", str(dispatches[2].id), reason="not confirmed"),
+    )
+    monkeypatch.setattr(rebuild, "CHUNK", 3)
+
+    report = check_projections(seeded.engine, derived_table_rules(seeded.gazetteer))
+
+    assert report.differences == []
+    assert report.events == len(read_seed()) + 6
+
+
+def _appended(ledger: Ledger, *bodies: dict[str, Any]) -> list[RecordedEvent]:
+    events = new_events(TypeAdapter(list[EventIn]).validate_python(bodies), ledger.gazetteer)
+    return ledger.store.append(events, principal="test").result.events
