@@ -203,8 +203,8 @@ def _targets(conn: Connection, events: Sequence[LoggedEvent]) -> dict[UUID, tupl
 
 
 _SOURCE_DATA = select(FACTS.c.source_id, FACTS.c.current_data).where(
-    # literal, so that SQLite takes the partial index `ix_facts_sources` (a bound
-    # value could be any type, and a planner cannot tell the index covers it)
+    # a literal, so that the planner can see the partial index `ix_facts_sources` covers
+    # it (a prepared statement's generic plan on PostgreSQL cannot, with a bound value)
     FACTS.c.type == literal_column(f"'{EventType.source_recorded.value}'"),
     FACTS.c.source_id.in_(bindparam("sources", expanding=True)),
 )

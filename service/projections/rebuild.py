@@ -35,7 +35,8 @@ READ_DURING_REPLAY = frozenset({"ix_flow_fact", "ix_facts_sources"})
 (by `fact_id`), and each chunk looks up its sources' dates (the sources' facts). On
 SQLite every other index is dropped before a replay and made again after it: sorting
 the finished rows into an index once costs less than a B-tree insert per row into
-each index as the rows arrive. Measured with 200k flow rows: 1.7 s against 2.6 s."""
+each index as the rows arrive. Measured with 200k flow rows: 1.7 s against 2.6 s; a
+replay of the 1M bench log, 79 s against 103 s."""
 
 
 @dataclass

@@ -24,8 +24,9 @@ metadata: MetaData = SQLModel.metadata
 
 
 def partial_index(name: str, column: str, *, where: str) -> Index:
-    """An index of the rows matching `where`, on both backends. A query takes it only when
-    its own condition spells `where` out with literals, not bound values."""
+    """An index of the rows matching `where`, on both backends. A query meant to use it
+    spells `where` out with literals: a planner cannot count on a bound value (a
+    prepared statement's generic plan on PostgreSQL never does)."""
     condition = text(where)
     return Index(name, column, sqlite_where=condition, postgresql_where=condition)
 

@@ -113,14 +113,10 @@ def timed_gets(
         before_each()
         started = time.perf_counter()
         with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response:
-            if inflated:
-                response.read()
-            else:
-                for _chunk in response.iter_raw():
-                    pass
+            body = response.read() if inflated else b"".join(response.iter_raw())
         samples.append(time.perf_counter() - started)
         if response.status_code != 200:
-            raise RuntimeError(f"GET {url}: {response.status_code}")
+            raise RuntimeError(f"GET {url}: {response.status_code} {body[:300]!r}")
     return Latency(samples)
 
 
