@@ -93,7 +93,7 @@ def _sqlite_indexes_made_after(conn: Connection) -> Iterator[None]:
     deferred = [
         index
         for table in DERIVED
-        for index in sorted(table.indexes, key=lambda index: str(index.name))
+        for index in sorted(table.indexes, key=lambda each: str(each.name))  # a set: in order
         if index.name not in READ_DURING_REPLAY
     ]
     for index in deferred:

@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import BigInteger, Column, Index, MetaData, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from service.domain.events import EventType
 from service.store.types import BigIntPK, JSONDocument, NullableJSONDocument, UTCDateTime
 
 # Deterministic constraint names, so one migration set fits SQLite and PostgreSQL.
@@ -96,7 +97,9 @@ class FactRow(SQLModel, table=True):
         Index("ix_facts_type_period", "type", "period_start"),
         # The sources, a few rows among every fact: their dates are read by every
         # append and every chunk of a rebuild.
-        partial_index("ix_facts_sources", "source_id", where="type = 'source.recorded'"),
+        partial_index(
+            "ix_facts_sources", "source_id", where=f"type = '{EventType.source_recorded.value}'"
+        ),
     )
 
     event_id: UUID = Field(primary_key=True)
