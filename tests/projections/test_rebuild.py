@@ -46,27 +46,36 @@ def test_the_collector_runs_again_after_a_rebuild_and_after_a_failed_one(
 
 
 class Watching(WriteOnlyRules):
-    """Notes the connection a replay writes through, and its page cache then."""
+    """Notes the connection a replay writes through, and its replay settings then."""
 
     def __init__(self) -> None:
-        self.seen: list[tuple[Any, int]] = []
+        self.seen: list[tuple[Any, dict[str, int]]] = []
 
     def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        size = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-        self.seen.append((conn.connection.driver_connection, int(size or 0)))
+        self.seen.append((conn.connection.driver_connection, replay_pragmas(conn.connection)))
 
 
-def test_a_sqlite_replay_has_a_large_page_cache_and_gives_the_connection_back_as_it_was(
+def replay_pragmas(driver_connection: Any) -> dict[str, int]:
+    return {
+        name: int(driver_connection.execute(f"PRAGMA {name}").fetchone()[0])
+        for name in rebuild.SQLITE_REPLAY_PRAGMAS
+    }
+
+
+def test_a_sqlite_replay_runs_with_its_own_pragmas_and_gives_the_connection_back_as_it_was(
     tmp_path: Path,
 ) -> None:
     # (SQLite's own setting: on SQLite whichever database the other tests run on)
     ledger = build_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}"))
     import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
+    with ledger.engine.connect() as conn:
+        before = replay_pragmas(conn.connection)
     watching = Watching()
     rebuild_projections(ledger.engine, [watching])
-    [(driver_connection, size_during)] = watching.seen
-    assert size_during == -rebuild.SQLITE_REPLAY_CACHE_KIB
-    assert driver_connection.execute("PRAGMA cache_size").fetchone()[0] == DEFAULT_CACHE_SIZE
+    [(driver_connection, during)] = watching.seen
+    assert during == {"cache_size": -rebuild.SQLITE_REPLAY_CACHE_KIB, "secure_delete": 0}
+    assert before["cache_size"] == DEFAULT_CACHE_SIZE
+    assert replay_pragmas(driver_connection) == before
 
 
 def test_a_sqlite_rebuild_leaves_the_write_ahead_log_empty(tmp_path: Path) -> None:
