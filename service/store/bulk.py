@@ -68,8 +68,9 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any]
     if isinstance(column_type, sqlalchemy.Date) and dialect.name == "sqlite":
         return date.isoformat  # the ISO text SQLite's DATE processor writes
     if isinstance(column_type, sqlalchemy.Boolean):
-        # what its processor makes of a bool (the rules only ever write bools)
-        return None if dialect.supports_native_boolean else int
+        # None: the driver takes the bool itself. On SQLite, where SQLAlchemy's processor
+        # makes it an int, the driver binds a bool as that same integer (bool is an int).
+        return None
     if (
         isinstance(column_type, sqlalchemy.Uuid)
         and column_type.as_uuid

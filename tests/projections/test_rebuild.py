@@ -73,7 +73,11 @@ def test_a_sqlite_replay_runs_with_its_own_pragmas_and_gives_the_connection_back
     watching = Watching()
     rebuild_projections(ledger.engine, [watching])
     [(driver_connection, during)] = watching.seen
-    assert during == {"cache_size": -rebuild.SQLITE_REPLAY_CACHE_KIB, "secure_delete": 0}
+    assert during == {
+        "cache_size": -rebuild.SQLITE_REPLAY_CACHE_KIB,
+        "secure_delete": 0,
+        "threads": 2,
+    }
     assert before["cache_size"] == DEFAULT_CACHE_SIZE
     assert replay_pragmas(driver_connection) == before
 
