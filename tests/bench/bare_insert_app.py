@@ -25,13 +25,18 @@ BARE_TABLE = "bench_bare_events"
 
 def events_twin(name: str) -> Table:
     """A table with the columns, keys and indexes of `events` (names made its own)."""
-    table = EVENTS.to_metadata(MetaData(), name=name)
-    for index in table.indexes:
+    return twin(EVENTS, name)
+
+
+def twin(table: Table, name: str) -> Table:
+    """A table with the columns, keys and indexes of `table` (names made its own)."""
+    copy = table.to_metadata(MetaData(), name=name)
+    for index in copy.indexes:
         index.name = f"{name}_{index.name}"
-    for constraint in table.constraints:
+    for constraint in copy.constraints:
         if isinstance(constraint.name, str):
             constraint.name = f"{name}_{constraint.name}"
-    return table
+    return copy
 
 
 def create_app() -> FastAPI:

@@ -10,6 +10,9 @@ in the same run on the same database:
   (tests/bench/bare_insert_app.py);
 - the same rows inserted raw: psycopg `executemany` (sqlite3 on SQLite), 1,000
   per transaction;
+- beside it, with no target: every row the ledger stored for its 1,000-event batches
+  (the events, their facts and flow rows) inserted raw the same way, into tables
+  shaped like its own: what its data model asks of the database alone;
 - the `eventsourcing` library (`pip install -e '.[bench]'`) saving the same
   events through its PostgreSQL (or SQLite) recorder, 1, 100 and 1,000 per save.
 
@@ -42,13 +45,15 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from service.domain.events import EventIn, EventInBase
 from service.gazetteer import default_gazetteer
 from service.ingest.submit import new_events
 from service.store.keys import KeyRing, Scope
-from tests.bench.bare_insert_app import BARE_TABLE, events_twin
+from service.store.tables import EVENTS, FACTS, FLOWS
+from tests.bench.bare_insert_app import BARE_TABLE, events_twin, twin
 from tests.bench.bulk_load import COLUMNS, SECRET, BenchDatabase
 from tests.bench.http_load import served
 
@@ -306,6 +311,66 @@ def measure_executemany(db: BenchDatabase, forms: Sequence[StoredForm], batch: i
     return Result("raw sqlite3 executemany", batch, len(rows), seconds)
 
 
+def measure_ledger_rows(db: BenchDatabase, count: int, batch: int) -> Result:
+    """Every row the ledger stored for its last `count` events (the 1,000-event batches:
+    events, facts, flow rows), read back as the driver gives them and inserted raw as
+    `measure_executemany` inserts events, `batch` events' rows per transaction, into
+    twins of the three tables with their indexes. No HTTP, no validation, no hash, no
+    Python building rows: the part of a batch's cost that is the data model's."""
+    tables = {table: twin(table, f"bench_floor_{table.name}") for table in (EVENTS, FACTS, FLOWS)}
+    with db.engine.connect() as conn:
+        head = conn.execute(select(func.max(EVENTS.c.position))).scalar_one()
+        first = head - count + 1
+        stored = {}
+        for table in tables:
+            columns = [c.name for c in table.columns if c is not FLOWS.c.id]  # its own ids
+            read = conn.exec_driver_sql(
+                f"SELECT {', '.join(columns)} FROM {table.name} "
+                f"WHERE position >= {first} ORDER BY position"
+            )
+            stored[table] = (columns, [tuple(row) for row in read])
+    for copy in tables.values():
+        copy.create(db.engine)
+    postgres = db.backend == "postgres"
+    mark = "%s" if postgres else "?"
+    work = []  # per transaction: (statement, rows) for each table
+    for start in range(first, head + 1, batch):
+        step = []
+        for table, (columns, rows) in stored.items():
+            position = columns.index("position")
+            chosen = [
+                tuple(Jsonb(v) if postgres and isinstance(v, dict | list) else v for v in row)
+                for row in rows
+                if start <= row[position] < start + batch
+            ]
+            statement = (
+                f"INSERT INTO {tables[table].name} ({', '.join(columns)}) "
+                f"VALUES ({', '.join(mark for _ in columns)})"
+            )
+            step.append((statement, chosen))
+        work.append(step)
+    label = "floor: the ledger's rows, raw executemany"
+    if postgres:
+        conninfo = make_url(db.url).set(drivername="postgresql").render_as_string(False)
+        with psycopg.connect(conninfo) as server, server.cursor() as cursor:
+            started = time.perf_counter()
+            for step in work:
+                for statement, chosen in step:
+                    cursor.executemany(statement, chosen)
+                server.commit()
+            return Result(label, batch, count, time.perf_counter() - started)
+    path = db.settings().sqlite_path()
+    assert path is not None
+    with _sqlite(path) as raw:
+        started = time.perf_counter()
+        for step in work:
+            raw.execute("BEGIN")
+            for statement, chosen in step:
+                raw.executemany(statement, chosen)
+            raw.execute("COMMIT")
+        return Result(label, batch, count, time.perf_counter() - started)
+
+
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -439,6 +504,7 @@ def measure_backend(backend: str, sizes: Sizes, workdir: Path) -> list[Result]:
         largest = max(sizes.batched)
         forms = stored_forms([dispatch_body(n) for n in numbers.take(sizes.batched[largest])])
         measured(measure_executemany(db, forms, largest))
+        measured(measure_ledger_rows(db, sizes.batched[largest], largest))
         for batch, count in [(1, sizes.singles // 2), *sizes.batched.items()]:
             threads = sizes.single_clients if batch == 1 else sizes.batch_clients
             measured(measure_eventsourcing(db, forms[:count], batch, threads))
@@ -465,7 +531,7 @@ def targets(results: list[Result]) -> list[str]:
     ledger = {r.batch: r.rate for r in results if r.path.startswith("ledger")}
     checks = []
     for r in results:
-        if r.path.startswith("ledger") or r.batch not in ledger:
+        if r.path.startswith(("ledger", "floor")) or r.batch not in ledger:
             continue
         ratio = ledger[r.batch] / r.rate
         if r.path.startswith("raw"):
