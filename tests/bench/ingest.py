@@ -349,7 +349,7 @@ def measure_ledger_rows(db: BenchDatabase, count: int, batch: int) -> Result:
             )
             step.append((statement, chosen))
         work.append(step)
-    label = "floor: the ledger's rows, raw executemany"
+    label = "floor: ledger's own rows, executemany"
     if postgres:
         conninfo = make_url(db.url).set(drivername="postgresql").render_as_string(False)
         with psycopg.connect(conninfo) as server, server.cursor() as cursor:
