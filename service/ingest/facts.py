@@ -309,19 +309,7 @@ class FactRules:
         self._recorded_sources.update(e.source_id for e in events)
 
     def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
-        new_facts = [
-            {
-                "event_id": e.id,
-                "position": e.position,
-                "type": e.type,
-                "source_id": e.source_id,
-                "status": "active",
-                "current_data": e.data if e.type == EventType.source_recorded else None,
-                **_summary(e.type, e.data),
-            }
-            for e in events
-            if e.type not in META_TYPES
-        ]
+        new_facts = [fact_row(e) for e in events if e.type not in META_TYPES]
         if new_facts:
             insert_rows(conn, FACTS, new_facts)
             note_periods(conn, [(f["period_start"], f["period_end"]) for f in new_facts])
@@ -377,6 +365,20 @@ class FactRules:
                 .values(status=RETRACTED),
                 retracted,
             )
+
+
+def fact_row(event: LoggedEvent) -> dict[str, Any]:
+    """The `facts` row of a fact as it is recorded (before any correction): it depends on
+    the event alone. None of a meta event (a correction, retraction or corroboration)."""
+    return {
+        "event_id": event.id,
+        "position": event.position,
+        "type": event.type,
+        "source_id": event.source_id,
+        "status": "active",
+        "current_data": event.data if event.type == EventType.source_recorded else None,
+        **_summary(event.type, event.data),
+    }
 
 
 def _targets(conn: Connection, ids: set[UUID]) -> dict[UUID, Target]:

@@ -75,7 +75,16 @@ def longest_period_days(conn: Connection) -> int:
 
 def note_periods(conn: Connection, periods: Iterable[Period]) -> None:
     """Keep the longest period up to date with facts being written."""
-    days = max(((end - start).days for start, end in periods if start and end), default=0)
+    note_longest_period(conn, longest_of(periods))
+
+
+def longest_of(periods: Iterable[Period]) -> int:
+    """The longest of these periods in days (0 if none has both ends)."""
+    return max(((end - start).days for start, end in periods if start and end), default=0)
+
+
+def note_longest_period(conn: Connection, days: int) -> None:
+    """Keep the longest period up to date with facts `days` long being written."""
     if days > 0:
         conn.execute(
             update(META)

@@ -95,7 +95,7 @@ class ProjectionRules(WriteOnlyRules):
         ended in memory; rows stored before it, by one UPDATE per fact, run before the
         batch's rows are written."""
         targets = _targets(conn, events)
-        report_dates = _report_dates(
+        dates = report_dates(
             conn,
             {e.source_id for e in events} | {source_id for _, source_id in targets.values()},
         )
@@ -113,7 +113,7 @@ class ProjectionRules(WriteOnlyRules):
                     event.type,
                     event.data,
                     source_id,
-                    report_dates.get(source_id),
+                    dates.get(source_id),
                 )
                 rows += made
                 unended[event.id] = made
@@ -151,7 +151,7 @@ class ProjectionRules(WriteOnlyRules):
                     target_type,
                     replacement,
                     source_id,
-                    report_dates.get(source_id),
+                    dates.get(source_id),
                 )
                 rows += made
                 unended[target] = made
@@ -174,7 +174,7 @@ class ProjectionRules(WriteOnlyRules):
                 update(FLOWS)
                 .where(FLOWS.c.source_id == bindparam("source"))
                 .values(reported_on=bindparam("published")),
-                [{"source": s, "published": report_dates.get(s)} for s in sorted(redated)],
+                [{"source": s, "published": dates.get(s)} for s in sorted(redated)],
             )
 
 
@@ -210,6 +210,7 @@ _SOURCE_DATA = select(FACTS.c.source_id, FACTS.c.current_data).where(
 )
 
 
-def _report_dates(conn: Connection, source_ids: set[str]) -> dict[str, date | None]:
+def report_dates(conn: Connection, source_ids: set[str]) -> dict[str, date | None]:
+    """Each source's publication date as the facts table knows it now."""
     rows = conn.execute(_SOURCE_DATA, {"sources": list(source_ids)})
     return {row.source_id: source_report_date(row.current_data) for row in rows}

@@ -32,7 +32,7 @@ _UUID_AS_HEX = attrgetter("hex")  # 32 hex digits, as its processor stores a UUI
 
 
 @lru_cache(maxsize=64)  # per table, columns and dialect (an engine has one)
-def _row_values(
+def row_values(
     table: Table, columns: tuple[str, ...], dialect: Dialect
 ) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
     """A function from a row to the values the driver takes, in `columns`' order, each
@@ -85,9 +85,19 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     transaction."""
     if not rows:
         return
+    columns = tuple(rows[0])
+    convert = row_values(table, columns, conn.dialect)
+    insert_values(conn, table, columns, list(map(convert, rows)))
+
+
+def insert_values(
+    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT rows already turned into the driver's values (`row_values`), inside the
+    caller's transaction."""
+    if not values:
+        return
     dialect = conn.dialect
-    columns = list(rows[0])
-    values = list(map(_row_values(table, tuple(columns), dialect), rows))
     quote = dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(c) for c in columns)})"
     driver_connection: Any = conn.connection.driver_connection
@@ -100,10 +110,10 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
             cursor.close()
         return
     with driver_connection.cursor() as cursor:
-        if len(rows) >= COPY_FROM_ROWS:
+        if len(values) >= COPY_FROM_ROWS:
             with cursor.copy(f"COPY {target} FROM STDIN") as copy:
-                for row_values in values:
-                    copy.write_row(row_values)
+                for row in values:
+                    copy.write_row(row)
             return
         placeholders = ", ".join(["%s"] * len(columns))
         # bytes: psycopg caches the parsed form of a bytes query, not of a str.
