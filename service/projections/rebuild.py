@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Table, delete, select
 
 from service.db import SQLITE_BEGIN
 from service.domain.envelope import ReplayedEvent
+from service.projections.built_ahead import BuiltAhead, built_ahead, can_build_ahead
 from service.store.append import AppendRules, lock_head
 from service.store.statistics import refresh_statistics
 from service.store.tables import CORROBORATIONS, EVENTS, FACTS, FLOWS
@@ -49,21 +50,59 @@ class RebuildReport:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-def _replay(conn: Connection, rules: Sequence[AppendRules]) -> int:
-    after, replayed, analyzed_at = 0, 0, 0
-    with _cyclic_gc_paused(), _sqlite_replay_pragmas(conn):
+def _replay(conn: Connection, rules: Sequence[AppendRules], head: int) -> int:
+    replayed, analyzed_at = 0, 0
+    with (
+        _cyclic_gc_paused(),
+        _sqlite_replay_pragmas(conn),
+        _chunks(conn, rules, head) as chunks,  # a second process, if any, starts meanwhile
+    ):
         for table in DERIVED:
             conn.execute(delete(table))
         with _sqlite_indexes_made_after(conn):
-            while events := _recorded_events(conn, after, CHUNK):
-                for rule in rules:
-                    rule.apply(conn, events)
-                after, replayed = events[-1].position, replayed + len(events)
+            for chunk in chunks:
+                chunk.apply(conn, rules)
+                replayed += chunk.events
                 if replayed >= 4 * analyzed_at:
                     _analyze(conn)
                     analyzed_at = replayed
     _analyze(conn)
     return replayed
+
+
+@dataclass
+class _LogChunk:
+    """Events of the log, for the rules to apply."""
+
+    logged: list[ReplayedEvent]
+
+    @property
+    def events(self) -> int:
+        return len(self.logged)
+
+    def apply(self, conn: Connection, rules: Sequence[AppendRules]) -> None:
+        for rule in rules:
+            rule.apply(conn, self.logged)
+
+
+@contextmanager
+def _chunks(
+    conn: Connection, rules: Sequence[AppendRules], head: int
+) -> Iterator[Iterator[_LogChunk] | Iterator[BuiltAhead]]:
+    """The log in chunks of `CHUNK` events: read here, or for a long log in a SQLite file
+    with its plain rows built by a second process (`built_ahead`)."""
+    if can_build_ahead(conn, rules, head):
+        with built_ahead(conn, head, CHUNK) as chunks:
+            yield chunks
+        return
+    yield _log_chunks(conn)
+
+
+def _log_chunks(conn: Connection) -> Iterator[_LogChunk]:
+    after = 0
+    while events := _recorded_events(conn, after, CHUNK):
+        yield _LogChunk(events)
+        after = events[-1].position
 
 
 SQLITE_INDEX_BUILD_CACHE_KIB = 2000
@@ -170,8 +209,8 @@ def rebuild_projections(engine: Engine, rules: Sequence[AppendRules]) -> Rebuild
     started = time.perf_counter()
     writer = engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
     with writer as conn, conn.begin():
-        lock_head(conn)
-        count = _replay(conn, rules)
+        head = lock_head(conn)
+        count = _replay(conn, rules, head.position)
     _shrink_sqlite_wal(engine)
     return RebuildReport(count, time.perf_counter() - started)
 
@@ -194,9 +233,9 @@ def check_projections(engine: Engine, rules: Sequence[AppendRules]) -> RebuildRe
     with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
         transaction = conn.begin()
         try:
-            lock_head(conn)
+            head = lock_head(conn)
             live = {t.name: _contents(conn, t) for t in DERIVED}
-            count = _replay(conn, rules)
+            count = _replay(conn, rules, head.position)
             rebuilt = {t.name: _contents(conn, t) for t in DERIVED}
         finally:
             transaction.rollback()

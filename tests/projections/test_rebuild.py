@@ -17,11 +17,11 @@ from service.domain.events import EventIn
 from service.importing import SEED_PRINCIPAL, import_events, read_seed
 from service.ingest.submit import new_events
 from service.main import build_ledger, derived_table_rules
-from service.projections import rebuild
+from service.projections import built_ahead, rebuild
 from service.projections.rebuild import check_projections, rebuild_projections
 from service.settings import Settings
 from service.store.append import WriteOnlyRules
-from tests.factories import dispatch_body, meta_body
+from tests.factories import dispatch_body, meta_body, source_body
 
 DEFAULT_CACHE_SIZE = -2000  # SQLite's own: 2,000 KiB
 
@@ -139,12 +139,15 @@ def test_a_sqlite_replay_makes_the_indexes_it_does_not_read_by_afterwards_as_mig
     )
 
 
+@pytest.mark.parametrize("rows", ["built here", "built ahead"])
 def test_a_replay_in_many_chunks_makes_the_same_tables(
-    seeded: Ledger, monkeypatch: pytest.MonkeyPatch
+    seeded: Ledger, monkeypatch: pytest.MonkeyPatch, rows: str
 ) -> None:
     """A replay reads the log and writes its rows chunk by chunk: with chunks of three
-    events, a correction and a retraction of facts an earlier chunk stored, it still
-    finds what the appends made."""
+    events, with corrections and retractions of facts stored by an earlier chunk or made
+    in their own, and a source whose date is corrected after a fact cited it, it still
+    finds what the appends made. Also with the plain rows built by a second process
+    (on SQLite; on PostgreSQL both replay here)."""
     dispatches = _appended(seeded, *(dispatch_body(destinations=["Vladivostok"]) for _ in range(4)))
     _appended(
         seeded,
@@ -159,14 +162,64 @@ def test_a_replay_in_many_chunks_makes_the_same_tables(
         ),
         meta_body("fact.retracted", str(dispatches[2].id), reason="not confirmed"),
     )
+    for number in range(3):  # each correction right after its fact: often in its chunk
+        [made] = _appended(seeded, dispatch_body(destinations=["Kazan", "Moscow"][: number + 1]))
+        _appended(
+            seeded,
+            meta_body(
+                "fact.corrected",
+                str(made.id),
+                reason="recount",
+                replacement={**made.data, "affiliation": "military"},
+            ),
+        )
+    [source] = _appended(seeded, source_body("desk-two", published_on="2023-05-01"))
+    _appended(seeded, dispatch_body(source_id="desk-two", destinations=["Khabarovsk"]))
+    _appended(
+        seeded,
+        meta_body(
+            "fact.corrected",
+            str(source.id),
+            source_id="desk-two",
+            reason="wrong date",
+            replacement={**source.data, "published_on": "2023-05-09"},
+        ),
+    )
     monkeypatch.setattr(rebuild, "CHUNK", 3)
+    if rows == "built ahead":
+        monkeypatch.setattr(built_ahead, "BUILT_AHEAD_FROM", 0)
 
     report = check_projections(seeded.engine, derived_table_rules(seeded.gazetteer))
 
     assert report.differences == []
-    assert report.events == len(read_seed()) + 6
+    assert report.events == len(read_seed()) + 15
 
 
 def _appended(ledger: Ledger, *bodies: dict[str, Any]) -> list[RecordedEvent]:
     events = new_events(TypeAdapter(list[EventIn]).validate_python(bodies), ledger.gazetteer)
     return ledger.store.append(events, principal="test").result.events
+
+
+def test_a_failure_of_the_process_building_rows_stops_the_rebuild_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (a SQLite file, whichever database the other tests run on)
+    ledger = build_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}"))
+    import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
+    rules = derived_table_rules(ledger.gazetteer)
+    flow_rows = flow_row_count(ledger)
+    monkeypatch.setattr(built_ahead, "BUILT_AHEAD_FROM", 0)
+    # the second process is sent a file it cannot open
+    monkeypatch.setattr(built_ahead, "_sqlite_file", lambda conn: tmp_path / "missing.db")
+
+    with pytest.raises(RuntimeError, match="building the replay's rows failed"):
+        rebuild_projections(ledger.engine, rules)
+
+    monkeypatch.undo()
+    assert flow_row_count(ledger) == flow_rows > 0
+    assert check_projections(ledger.engine, rules).differences == []
+
+
+def flow_row_count(ledger: Ledger) -> int:
+    with ledger.engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM flow_contributions").scalar() or 0)
