@@ -77,10 +77,17 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     def sqlite_path(self) -> Path | None:
-        prefix = "sqlite:///"
-        if not self.database_url.startswith(prefix) or ":memory:" in self.database_url:
-            return None
-        return Path(self.database_url.removeprefix(prefix))
+        return sqlite_file(self.database_url)
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL; None for any other database, an in-memory one,
+    or a SQLite URI (`file:...`)."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix) or ":memory:" in database_url:
+        return None
+    database = database_url.removeprefix(prefix)
+    return None if database.startswith("file:") else Path(database)
 
 
 @cache

@@ -21,8 +21,10 @@ from before it starts until it commits, and it reads no further than the head.
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
+import sqlite3
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,12 +37,14 @@ from uuid import UUID
 import orjson
 from sqlalchemy import Connection
 
+from service.db import make_engine
 from service.domain.envelope import ReplayedEvent
 from service.domain.events import META_TYPES
 from service.ingest.facts import FactRules, fact_row
 from service.ingest.period_search import longest_of, note_longest_period
 from service.json_codec import loads
 from service.projections.contributions import ProjectionRules, contribution_rows, report_dates
+from service.settings import Settings, sqlite_file
 from service.store.append import AppendRules
 from service.store.bulk import insert_values, row_values
 from service.store.tables import FACTS, FLOWS
@@ -105,7 +109,13 @@ def built_ahead(conn: Connection, head: int, chunk: int) -> Iterator[Iterator[Bu
     receiver, sender = context.Pipe(duplex=False)
     builder = context.Process(
         target=_build,
-        args=(conn.engine.url.render_as_string(False), str(path), head, chunk, sender),
+        args=(
+            conn.engine.url.render_as_string(hide_password=False),
+            str(path),
+            head,
+            chunk,
+            sender,
+        ),
         name="replay-rows",
         daemon=True,
     )
@@ -148,12 +158,8 @@ def _received(receiver: Pipe) -> Iterator[BuiltAhead]:
 
 
 def _sqlite_file(conn: Connection) -> Path | None:
-    if conn.dialect.name != "sqlite":
-        return None
-    database = conn.engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database).resolve()
+    path = sqlite_file(conn.engine.url.render_as_string(hide_password=False))
+    return None if path is None else path.resolve()  # the second process opens it by URI
 
 
 # --- the second process ----------------------------------------------------------------
@@ -170,12 +176,6 @@ def _build(database_url: str, path: str, head: int, chunk: int, sender: Pipe) ->
 
 
 def _build_all(database_url: str, path: str, head: int, chunk: int, sender: Pipe) -> None:
-    import gc
-    import sqlite3
-
-    from service.db import make_engine
-    from service.settings import Settings
-
     gc.disable()  # as the replay does: its objects are freed by reference counting
     # The ledger's own dialect, JSON serializer included: values as its INSERTs make them.
     dialect = make_engine(Settings(database_url=database_url)).dialect
