@@ -18,9 +18,10 @@ from sqlalchemy import Connection, Engine, Table, delete, select
 from service.db import SQLITE_BEGIN
 from service.domain.envelope import ReplayedEvent
 from service.projections.built_ahead import BuiltAhead, built_ahead, can_build_ahead
+from service.projections.replayed_log import recorded_events
 from service.store.append import AppendRules, lock_head
 from service.store.statistics import refresh_statistics
-from service.store.tables import CORROBORATIONS, EVENTS, FACTS, FLOWS
+from service.store.tables import CORROBORATIONS, FACTS, FLOWS
 
 DERIVED: tuple[Table, ...] = (FACTS, FLOWS, CORROBORATIONS)
 CHUNK = 10_000
@@ -95,12 +96,12 @@ def _chunks(
         with built_ahead(conn, head, CHUNK) as chunks:
             yield chunks
         return
-    yield _log_chunks(conn)
+    yield _log_chunks(conn, head)
 
 
-def _log_chunks(conn: Connection) -> Iterator[_LogChunk]:
+def _log_chunks(conn: Connection, head: int) -> Iterator[_LogChunk]:
     after = 0
-    while events := _recorded_events(conn, after, CHUNK):
+    while events := recorded_events(conn, after, head, CHUNK):
         yield _LogChunk(events)
         after = events[-1].position
 
@@ -185,23 +186,6 @@ def _analyze(conn: Connection) -> None:
     `superseded_at` for each correction's UPDATE and reads every current row: a replay
     of a million events then never ends. SQLite keeps none unless asked."""
     refresh_statistics(conn, [t.name for t in DERIVED])
-
-
-_REPLAYED_COLUMNS = tuple(EVENTS.c[name] for name in ReplayedEvent._fields)
-
-
-def _recorded_events(conn: Connection, after: int, limit: int) -> list[ReplayedEvent]:
-    """The log from `after` on, as much of it as the rules read (`LoggedEvent`). Not
-    validated again: every event was when it was appended, and a replay of a million
-    spends most of its time there otherwise. Reading the whole envelope (its provenance
-    decoded, a model built) made a replay of 1M events take over a third longer."""
-    rows = conn.execute(
-        select(*_REPLAYED_COLUMNS)
-        .where(EVENTS.c.position > after)
-        .order_by(EVENTS.c.position)
-        .limit(limit)
-    )
-    return list(map(ReplayedEvent._make, rows))
 
 
 def rebuild_projections(engine: Engine, rules: Sequence[AppendRules]) -> RebuildReport:

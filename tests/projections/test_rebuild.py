@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from service.importing import SEED_PRINCIPAL, import_events, read_seed
 from service.ingest.submit import new_events
 from service.main import build_ledger, derived_table_rules
 from service.projections import built_ahead, rebuild
+from service.projections.built_ahead import can_build_ahead
 from service.projections.rebuild import check_projections, rebuild_projections
 from service.settings import Settings
 from service.store.append import WriteOnlyRules
@@ -186,10 +188,14 @@ def test_a_replay_in_many_chunks_makes_the_same_tables(
         ),
     )
     monkeypatch.setattr(rebuild, "CHUNK", 3)
+    rules = derived_table_rules(seeded.gazetteer)
     if rows == "built ahead":
         monkeypatch.setattr(built_ahead, "BUILT_AHEAD_FROM", 0)
+    with seeded.engine.connect() as conn:  # the way this test means to replay is taken
+        sqlite = conn.dialect.name == "sqlite"
+        assert can_build_ahead(conn, rules, head=1) == (sqlite and rows == "built ahead")
 
-    report = check_projections(seeded.engine, derived_table_rules(seeded.gazetteer))
+    report = check_projections(seeded.engine, rules)
 
     assert report.differences == []
     assert report.events == len(read_seed()) + 15
@@ -209,7 +215,7 @@ def test_a_failure_of_the_process_building_rows_stops_the_rebuild_and_changes_no
     rules = derived_table_rules(ledger.gazetteer)
     flow_rows = flow_row_count(ledger)
     monkeypatch.setattr(built_ahead, "BUILT_AHEAD_FROM", 0)
-    # the second process is sent a file it cannot open
+    # the second process is sent a file that holds no log
     monkeypatch.setattr(built_ahead, "_sqlite_file", lambda conn: tmp_path / "missing.db")
 
     with pytest.raises(RuntimeError, match="building the replay's rows failed"):
@@ -223,3 +229,12 @@ def test_a_failure_of_the_process_building_rows_stops_the_rebuild_and_changes_no
 def flow_row_count(ledger: Ledger) -> int:
     with ledger.engine.connect() as conn:
         return int(conn.exec_driver_sql("SELECT count(*) FROM flow_contributions").scalar() or 0)
+
+
+def test_a_process_building_rows_that_dies_without_a_word_stops_the_replay() -> None:
+    """No last message, no error sent (killed, say): the replay stops rather than wait."""
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    sender.close()
+
+    with pytest.raises(RuntimeError, match="building the replay's rows stopped"):
+        list(built_ahead._received(receiver))
