@@ -5,15 +5,15 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from service.db import make_engine
+from service.db.engine import make_engine
+from service.schema import metadata
 from service.settings import Settings, get_settings
-from service.store.tables import metadata
 
 config = context.config
 
 
 def _settings() -> Settings:
-    # `service.migrate` passes the URL it was given; the alembic CLI uses LEDGER_*.
+    # `service.db.migrate` passes the URL it was given; the alembic CLI uses LEDGER_*.
     url = config.attributes.get("database_url")
     return Settings(database_url=url) if url else get_settings()
 

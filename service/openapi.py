@@ -10,7 +10,7 @@ CONTRACT = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 
 
 def generated_document() -> str:
-    from service.main import create_app
+    from service.app import create_app
     from service.settings import Settings
 
     app = create_app(Settings(database_url="sqlite://", migrate_on_start=True))

@@ -22,13 +22,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from service.api.deps import Ledger
-from service.db import make_engine
+from service.access.keys import Scope
+from service.app import create_app
+from service.db.engine import make_engine
+from service.db.migrate import upgrade_to_head
 from service.domain.chain import GENESIS_HASH
-from service.main import build_ledger, create_app
-from service.migrate import upgrade_to_head
+from service.ledger import Ledger, build_ledger
 from service.settings import Settings
-from service.store.keys import Scope
 
 POSTGRES_URL = os.environ.get(
     "LEDGER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

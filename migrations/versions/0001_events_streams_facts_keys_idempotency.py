@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-import service.store.types
+import service.db.types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -32,10 +32,10 @@ def upgrade() -> None:
         sa.Column("prefix", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("key_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("scopes", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("created_at", service.store.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", service.store.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_used_at", service.store.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", service.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
         sa.UniqueConstraint("name", name=op.f("uq_api_keys_name")),
@@ -59,7 +59,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("recorded_at", service.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("recorded_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("prev_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -109,7 +109,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("created_at", service.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("principal", "key", name=op.f("pk_idempotency_keys")),
     )
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:

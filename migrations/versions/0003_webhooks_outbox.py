@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import service.store.types
+import service.db.types
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -33,13 +33,11 @@ def upgrade() -> None:
         sa.Column("max_attempts", sa.Integer(), nullable=False),
         sa.Column("from_position", sa.BigInteger(), nullable=False),
         sa.Column("last_delivered_position", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "last_delivered_at", service.store.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("last_delivered_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-        sa.Column("last_error_at", service.store.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", service.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_error_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscriptions")),
     )
@@ -55,13 +53,11 @@ def upgrade() -> None:
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column(
-            "next_attempt_at", service.store.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column("leased_until", service.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("leased_until", service.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-        sa.Column("created_at", service.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["subscription_id"],
             ["webhook_subscriptions.id"],

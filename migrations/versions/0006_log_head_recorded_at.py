@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import service.store.types
+import service.db.types
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -33,9 +33,7 @@ UNORDERED_KEY = "recorded_at_unordered_until"  # service/projections/positions.p
 
 def upgrade() -> None:
     with op.batch_alter_table("log_head", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("recorded_at", service.store.types.UTCDateTime(timezone=True))
-        )
+        batch_op.add_column(sa.Column("recorded_at", service.db.types.UTCDateTime(timezone=True)))
     op.execute("UPDATE log_head SET recorded_at = (SELECT max(recorded_at) FROM events)")
     op.execute(
         f"""

@@ -21,7 +21,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from alembic import op
 
-from service.store.types import JSONDocument
+from service.db.types import JSONDocument
 
 revision: str = "0008"
 down_revision: str | None = "0007"

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
+from service.access.keys import ApiKey
 from service.api.deps import LedgerDep
-from service.store.keys import ApiKey
 
 bearer = HTTPBearer(
     auto_error=False,

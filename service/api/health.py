@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.api.deps import LedgerDep
 from service.api.problems import problem_response, problem_responses
-from service.migrate import is_at_head
+from service.db.migrate import is_at_head
 
 router = APIRouter(tags=["health"])
 

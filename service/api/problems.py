@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from service.access.keys import KeyNameTaken, UnknownKey
 from service.domain import errors as domain
 from service.domain.errors import FieldValueError
 from service.domain.events import EventType
-from service.store.keys import KeyNameTaken, UnknownKey
 
 log = logging.getLogger(__name__)
 

@@ -27,13 +27,13 @@ from uuid import UUID, uuid4
 import httpx
 from sqlalchemy import Connection, Engine, Select, delete, or_, select, update
 
-from service.db import SQLITE_BEGIN
+from service.db.engine import SQLITE_BEGIN
 from service.domain.envelope import RecordedEvent
 from service.follow.signing import SIGNATURE_HEADER, signature_header
 from service.follow.tables import ACTIVE, FAILING, OUTBOX, SUBSCRIPTIONS
+from service.log.export import envelope_json
+from service.log.read import EventFilter, read_events
 from service.settings import Settings
-from service.store.export import envelope_json
-from service.store.read import EventFilter, read_events
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Insert, bindparam, insert, literal, or_, select
 
+from service.db.types import UTCDateTime
 from service.domain.envelope import LoggedEvent
 from service.follow.tables import ACTIVE, FAILING, OUTBOX, SUBSCRIPTIONS
-from service.store.append import WriteOnlyRules
-from service.store.tables import EVENTS
-from service.store.types import UTCDateTime
+from service.log.append import WriteOnlyRules
+from service.log.tables import EVENTS
 
 
 def _utc_now() -> datetime:

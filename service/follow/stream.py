@@ -16,9 +16,9 @@ from sqlalchemy import Engine
 
 from service.domain.envelope import RecordedEvent
 from service.follow.watch import LogWatch
-from service.store.append import read_head
-from service.store.export import envelope_json
-from service.store.read import EventFilter, read_events
+from service.log.append import read_head
+from service.log.export import envelope_json
+from service.log.read import EventFilter, read_events
 
 PAGE_SIZE = 500
 RETRY_MILLISECONDS = 2000

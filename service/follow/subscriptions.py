@@ -11,9 +11,9 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from uuid6 import uuid7
 
-from service.db import SQLITE_BEGIN
+from service.db.engine import SQLITE_BEGIN
 from service.follow.tables import ACTIVE, DISABLED, OUTBOX, SUBSCRIPTIONS
-from service.store.append import lock_head
+from service.log.append import lock_head
 
 SECRET_PREFIX = "whsec_"
 

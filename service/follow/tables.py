@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-import service.store.tables  # noqa: F401  (sets the naming convention before any table)
-from service.store.types import BigIntPK, UTCDateTime
+from service.db.metadata import table_of
+from service.db.types import BigIntPK, UTCDateTime
 
 ACTIVE = "active"
 FAILING = "failing"
@@ -71,10 +71,5 @@ class WebhookOutboxRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-def _table(model: type[SQLModel]) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
-
-
-SUBSCRIPTIONS = _table(WebhookSubscription)
-OUTBOX = _table(WebhookOutboxRow)
+SUBSCRIPTIONS = table_of(WebhookSubscription)
+OUTBOX = table_of(WebhookOutboxRow)

@@ -18,7 +18,7 @@ import psycopg
 from sqlalchemy import Engine
 
 from service.follow.notify import CHANNEL
-from service.store.append import read_head
+from service.log.append import read_head
 
 log = logging.getLogger(__name__)
 

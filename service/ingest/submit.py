@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from service.domain.events import EventInBase, EventType
 from service.gazetteer import Gazetteer
 from service.ingest.placing import resolve_payload_places
-from service.store.append import NewEvent
+from service.log.append import NewEvent
 
 
 def new_events(events: Sequence[EventInBase], gazetteer: Gazetteer) -> list[NewEvent]:

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from service.api.deps import Ledger
-from service.main import build_ledger, create_app
+from service.app import create_app
+from service.ledger import Ledger, build_ledger
 from service.settings import Settings
 from tests.conftest import DatabaseFactory
 

@@ -14,12 +14,12 @@ from httpx import Response
 from pydantic import TypeAdapter
 from sqlalchemy import update
 
-from service.api.deps import Ledger
+from service.access.keys import Scope
 from service.domain.events import EventIn, EventInBase
 from service.ingest.submit import new_events
-from service.store.append import AppendOutcome, IdempotencyRequest, read_head
-from service.store.keys import Scope
-from service.store.tables import IDEMPOTENCY
+from service.ledger import Ledger
+from service.log.append import AppendOutcome, IdempotencyRequest, read_head
+from service.log.tables import IDEMPOTENCY
 from tests.conftest import TokenFactory
 from tests.factories import dispatch_body, source_body
 

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from service.api.deps import Ledger
-from service.cli import app as cli
+from service.access.keys import KeyRing, Scope
+from service.access.tables import API_KEYS
+from service.cli.commands import app as cli
+from service.ledger import Ledger
 from service.settings import Settings, get_settings
-from service.store.keys import KeyRing, Scope
-from service.store.tables import API_KEYS
 from tests.factories import source_body
 
 TOKEN = re.compile(r"ll_[A-Za-z0-9_-]{20,}")
@@ -303,7 +303,7 @@ def test_a_key_revoked_by_another_process_stops_working_within_the_cache_window(
     made elsewhere (here: a second KeyRing, as another worker or the CLI would hold)
     takes effect once that window has passed, without a restart."""
     clock = [1000.0]
-    monkeypatch.setattr("service.store.keys.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("service.access.keys.time.monotonic", lambda: clock[0])
     key, token = ledger.keys.create("other-worker-desk", {Scope.events_write})
     assert client.post("/v1/events", json=source_body(), headers=bearer(token)).status_code == 201
     elsewhere = KeyRing(ledger.engine, ledger.keys.secret)
@@ -329,7 +329,7 @@ def test_a_cached_key_is_still_refused_once_it_expires(
         def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
             return frozen
 
-    monkeypatch.setattr("service.store.keys.datetime", Later)
+    monkeypatch.setattr("service.access.keys.datetime", Later)
     response = client.post("/v1/events", json=source_body("after"), headers=bearer(token))
 
     assert response.status_code == 401

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from uuid6 import uuid7
 
-from service.api.deps import Ledger
-from service.store.keys import Scope
+from service.access.keys import Scope
+from service.ledger import Ledger
 from tests.conftest import TokenFactory
 from tests.factories import SOURCE_ID, dispatch_body, meta_body, source_body
 

@@ -22,9 +22,9 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.python.asgi import shutdown_lifespans
 
-from service.main import create_app
+from service.access.keys import Scope
+from service.app import create_app
 from service.settings import Settings
-from service.store.keys import Scope
 from tests.conftest import TokenFactory
 
 DEEP = os.environ.get("LEDGER_FUZZ_DEEP", "") not in ("", "0", "false")

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.deps import Ledger
 from service.domain.events import EventType
 from service.domain.examples import (
     ILLUSTRATION_SOURCE_ID,
@@ -18,7 +17,8 @@ from service.domain.examples import (
     event_examples,
     seed_bodies,
 )
-from service.importing import SEED_PRINCIPAL, import_events, read_seed
+from service.ingest.importing import SEED_PRINCIPAL, import_events, read_seed
+from service.ledger import Ledger
 from tests.factories import source_body
 
 Headers = dict[str, str]

@@ -16,9 +16,9 @@ from fastapi import Body, FastAPI
 from sqlalchemy import MetaData, Table, insert
 from uuid6 import uuid7
 
-from service.db import make_engine
+from service.db.engine import make_engine
+from service.log.tables import EVENTS
 from service.settings import Settings
-from service.store.tables import EVENTS
 
 BARE_TABLE = "bench_bare_events"
 

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
-from service.db import make_engine
-from service.migrate import upgrade_to_head
+from service.db.engine import make_engine
+from service.db.migrate import upgrade_to_head
+from service.log.tables import EVENTS, LOG_HEAD, STREAMS
 from service.settings import Settings
-from service.store.tables import EVENTS, LOG_HEAD, STREAMS
 from tests.bench.synthetic_log import EnvelopeRow, SyntheticLog
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

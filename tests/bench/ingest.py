@@ -3,7 +3,7 @@
 On PostgreSQL and on SQLite, in fresh databases, with every baseline measured
 in the same run on the same database:
 
-- the ledger: a real uvicorn (`service.main:create_app --factory`, one worker)
+- the ledger: a real uvicorn (`service.app:create_app --factory`, one worker)
   taking `POST /v1/events` with an API key, one event per request and in
   batches of 100 and 1,000, from a few concurrent keep-alive connections;
 - a bare FastAPI endpoint served the same way, one INSERT per request
@@ -48,11 +48,13 @@ from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from service.access.keys import KeyRing, Scope
 from service.domain.events import EventIn, EventInBase
 from service.gazetteer import default_gazetteer
 from service.ingest.submit import new_events
-from service.store.keys import KeyRing, Scope
-from service.store.tables import EVENTS, FACTS, FLOWS
+from service.log.tables import EVENTS
+from service.views.deployments.tables import FLOWS
+from service.views.facts.tables import FACTS
 from tests.bench.bare_insert_app import BARE_TABLE, events_twin, twin
 from tests.bench.bulk_load import COLUMNS, SECRET, BenchDatabase
 from tests.bench.http_load import served
@@ -255,7 +257,7 @@ class Numbers:
 def measure_ledger(db: BenchDatabase, sizes: Sizes, numbers: Numbers) -> list[Result]:
     _, token = KeyRing(db.engine, SECRET.encode()).create("bench-desk", {Scope.events_write})
     results = []
-    with served("service.main:create_app", db.server_env()) as base:
+    with served("service.app:create_app", db.server_env()) as base:
         warm = [dispatch_body(n) for n in numbers.take(20)]
         post_all(base, "/v1/events", encoded([source_body()], 1), 1, token)
         post_all(base, "/v1/events", encoded(warm, 1), 2, token)

@@ -35,10 +35,11 @@ from sqlalchemy import Engine, case, func, literal, or_, select
 from service.domain.events import EventIn, EventInBase
 from service.gazetteer import Gazetteer, default_gazetteer
 from service.ingest.submit import new_events
-from service.main import build_ledger, derived_table_rules
-from service.projections.rebuild import rebuild_projections
-from service.store.append import EventStore
-from service.store.tables import EVENTS, FLOWS
+from service.ledger import build_ledger, derived_table_rules
+from service.log.append import EventStore
+from service.log.tables import EVENTS
+from service.views.deployments.tables import FLOWS
+from service.views.rebuild import rebuild_projections
 from tests.bench.bulk_load import BenchDatabase, fresh_workdir
 from tests.bench.http_load import Latency, Throughput, served, timed_gets, wrk
 from tests.bench.synthetic_log import LogShape, SyntheticLog, check_rows
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
         with stage(f"{backend}: rebuild and read at {args.small:,} events"):
             rebuild_projections(db.engine, derived_table_rules(gazetteer))
             measured = results[backend]
-            with served("service.main:create_app", db.server_env()) as base:
+            with served("service.app:create_app", db.server_env()) as base:
                 ledger = build_ledger(db.settings())
                 append = Appender(ledger.store, gazetteer, log.sources[0]["id"])
                 with httpx.Client(base_url=base, timeout=600) as client:
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
             position = head_position(db.engine)
             known_at = shape.recorded_at(int(args.events * KNOWN_AT_SHARE))
             known_position = position_known_at(db.engine, known_at)
-            with served("service.main:create_app", db.server_env()) as base:
+            with served("service.app:create_app", db.server_env()) as base:
                 ledger = build_ledger(db.settings())
                 append = Appender(ledger.store, gazetteer, log.sources[0]["id"])
                 with httpx.Client(base_url=base, timeout=600) as client:

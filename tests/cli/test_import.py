@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
-from service.api.deps import Ledger
-from service.cli import app
+from service.cli.commands import app
 from service.domain.examples import seed_bodies
+from service.ledger import Ledger
+from service.log.tables import EVENTS
 from service.settings import get_settings
-from service.store.tables import EVENTS
 from tests.factories import dispatch_body, source_body
 
 

@@ -14,8 +14,8 @@ import time
 
 import httpx
 
-from service.importing import import_events, parse_lines
-from service.main import build_ledger
+from service.ingest.importing import import_events, parse_lines
+from service.ledger import build_ledger
 from service.settings import Settings
 from tests.factories import source_body
 

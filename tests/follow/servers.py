@@ -71,7 +71,7 @@ class LiveServer:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "service.main:create_app",
+                "service.app:create_app",
                 "--factory",
                 "--host",
                 "127.0.0.1",

@@ -8,8 +8,8 @@ from uuid import UUID
 import httpx
 import pytest
 
-from service.api.deps import Ledger
 from service.follow.subscriptions import get_subscription
+from service.ledger import Ledger
 from tests.factories import source_body
 from tests.follow.conftest import ServerFactory
 from tests.follow.servers import Receiver

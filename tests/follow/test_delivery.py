@@ -19,8 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pytest_httpx import HTTPXMock
 
-from service.api.deps import Ledger
 from service.follow.delivery import DeliveryPolicy, DeliveryWorker
+from service.ledger import Ledger
 from tests.factories import dispatch_body, source_body
 
 HOOK = "https://newsroom.example.org/ledger-hook"

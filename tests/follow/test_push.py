@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from pytest_httpx import HTTPXMock
 from typer.testing import CliRunner
 
-from service.cli import app
-from service.client.push import BodyLine, Pusher, PushStopped, idempotency_key, read_bodies
+from service.cli.commands import app
+from service.cli.pusher import BodyLine, Pusher, PushStopped, idempotency_key, read_bodies
 from tests.factories import dispatch_body, source_body
 from tests.follow.servers import ThreadedServer
 

@@ -13,19 +13,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from service.api.deps import Ledger
-from service.cli import app as cli
+from service.app import create_app
+from service.cli.commands import app as cli
 from service.domain.chain import event_hash
 from service.domain.envelope import RecordedEvent
-from service.main import build_ledger, create_app, derived_table_rules
-from service.projections.positions import position_known_at
-from service.projections.rebuild import check_projections
+from service.ledger import Ledger, build_ledger, derived_table_rules
+from service.log.append import read_head
+from service.log.export import export_lines
+from service.log.positions import position_known_at
+from service.log.restore import RestoreRefused, restore
+from service.log.tables import EVENTS
+from service.log.verify import verify_chain
 from service.settings import Settings, get_settings
-from service.store.append import read_head
-from service.store.export import export_lines
-from service.store.restore import RestoreRefused, restore
-from service.store.tables import EVENTS
-from service.store.verify import verify_chain
+from service.views.rebuild import check_projections
 from tests.conftest import DatabaseFactory
 from tests.factories import dispatch_body, meta_body, source_body
 

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 import httpx
 from fastapi.testclient import TestClient
 
-from service.api.deps import Ledger
-from service.importing import import_events, parse_lines
+from service.ingest.importing import import_events, parse_lines
+from service.ledger import Ledger
 from tests.factories import SOURCE_ID, dispatch_body, source_body
 from tests.follow.conftest import ServersFactory
 from tests.follow.servers import (

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.api.deps import Ledger
-from service.importing import SEED_PRINCIPAL, import_events, read_seed
+from service.ingest.importing import SEED_PRINCIPAL, import_events, read_seed
+from service.ledger import Ledger
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.deps import Ledger
-from service.projections import incremental
-from service.projections.cache import ViewCache
-from service.projections.incremental import IncrementalFolds
+from service.ledger import Ledger
+from service.views.cache import ViewCache
+from service.views.deployments import incremental
+from service.views.deployments.incremental import IncrementalFolds
 from tests.factories import dispatch_body, meta_body, source_body
 
 

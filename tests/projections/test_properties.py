@@ -23,15 +23,15 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from pydantic import TypeAdapter
 
-from service.api.deps import Ledger
+from service.app import create_app
 from service.domain.events import EventIn, EventInBase
 from service.gazetteer import default_gazetteer
 from service.ingest.submit import new_events
-from service.main import build_ledger, create_app
-from service.projections.cache import ViewCache
-from service.projections.incremental import IncrementalFolds
-from service.projections.rebuild import check_projections, rebuild_projections
+from service.ledger import Ledger, build_ledger
 from service.settings import Settings
+from service.views.cache import ViewCache
+from service.views.deployments.incremental import IncrementalFolds
+from service.views.rebuild import check_projections, rebuild_projections
 from tests.conftest import DatabaseFactory
 from tests.projections import reference_fold as reference
 

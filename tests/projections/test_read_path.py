@@ -11,12 +11,12 @@ from pydantic import TypeAdapter
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service.api.deps import Ledger
+from service.db.migrate import alembic_config
 from service.domain.events import EventIn, EventInBase
 from service.ingest.submit import new_events
-from service.migrate import alembic_config
-from service.projections.cache import ViewCache
-from service.store.head import HeadReader
+from service.ledger import Ledger
+from service.log.head import HeadReader
+from service.views.cache import ViewCache
 from tests.factories import dispatch_body, source_body
 
 EVENT = TypeAdapter[EventInBase](EventIn)

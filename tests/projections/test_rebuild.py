@@ -12,17 +12,16 @@ import pytest
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
-from service.api.deps import Ledger
 from service.domain.envelope import RecordedEvent
 from service.domain.events import EventIn
-from service.importing import SEED_PRINCIPAL, import_events, read_seed
+from service.ingest.importing import SEED_PRINCIPAL, import_events, read_seed
 from service.ingest.submit import new_events
-from service.main import build_ledger, derived_table_rules
-from service.projections import built_ahead, rebuild
-from service.projections.built_ahead import can_build_ahead
-from service.projections.rebuild import check_projections, rebuild_projections
+from service.ledger import Ledger, build_ledger, derived_table_rules
+from service.log.append import WriteOnlyRules
 from service.settings import Settings
-from service.store.append import WriteOnlyRules
+from service.views import built_ahead, rebuild
+from service.views.built_ahead import can_build_ahead
+from service.views.rebuild import check_projections, rebuild_projections
 from tests.factories import dispatch_body, meta_body, source_body
 
 DEFAULT_CACHE_SIZE = -2000  # SQLite's own: 2,000 KiB

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.deps import Ledger
 from service.api.v1.deployments import compute_view, view_json
-from service.projections.deployments import DeploymentQuery
-from service.store.append import read_head
+from service.ledger import Ledger
+from service.log.append import read_head
+from service.views.deployments.fold import DeploymentQuery
 from tests.factories import dispatch_body
 
 

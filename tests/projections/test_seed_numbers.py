@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from service.api.deps import Ledger
+from service.ledger import Ledger
 
 
 def rows_by(view: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:

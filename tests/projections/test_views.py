@@ -7,7 +7,7 @@ import io
 
 from fastapi.testclient import TestClient
 
-from service.api.deps import Ledger
+from service.ledger import Ledger
 from tests.factories import SOURCE_ID, dispatch_body, meta_body, source_body
 
 

@@ -9,10 +9,10 @@ from pydantic import TypeAdapter
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from service.api.deps import Ledger
 from service.domain.events import EventIn, EventInBase
 from service.ingest.submit import new_events
-from service.store.tables import EVENTS
+from service.ledger import Ledger
+from service.log.tables import EVENTS
 from tests.factories import dispatch_body, source_body
 
 parse = TypeAdapter[EventInBase](EventIn).validate_python

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import delete, insert, select, text
 from uuid6 import uuid7
 
-from service.api.deps import Ledger
-from service.store.bulk import COPY_FROM_ROWS, insert_rows
-from service.store.tables import FLOWS
+from service.db.bulk import COPY_FROM_ROWS, insert_rows
+from service.ledger import Ledger
+from service.views.deployments.tables import FLOWS
 
 
 def flow_row(number: int) -> dict[str, Any]:

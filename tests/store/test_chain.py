@@ -15,14 +15,14 @@ from pydantic import TypeAdapter
 from sqlalchemy import text, update
 from typer.testing import CliRunner
 
-from service.api.deps import Ledger
-from service.cli import app as cli
+from service.cli.commands import app as cli
 from service.domain.events import EventIn, EventInBase
-from service.importing import import_events, read_seed
+from service.ingest.importing import import_events, read_seed
 from service.ingest.submit import new_events
+from service.ledger import Ledger
+from service.log.tables import EVENTS
+from service.log.verify import ChainReport, verify_chain
 from service.settings import get_settings
-from service.store.tables import EVENTS
-from service.store.verify import ChainReport, verify_chain
 from tests.factories import dispatch_body, source_body
 
 GENESIS = "0" * 64

@@ -21,15 +21,14 @@ import pytest
 from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
-from service.api.deps import Ledger
 from service.domain.events import EventIn, EventInBase
 from service.domain.events import stream_of as stream_of_source
 from service.ingest.submit import new_events
-from service.main import build_ledger
+from service.ledger import Ledger, build_ledger
+from service.log.read import EventFilter, read_events
+from service.log.tables import EVENTS, STREAMS
+from service.log.verify import verify_chain
 from service.settings import Settings
-from service.store.read import EventFilter, read_events
-from service.store.tables import EVENTS, STREAMS
-from service.store.verify import verify_chain
 from tests.factories import dispatch_body, source_body
 
 WRITERS = 4

@@ -9,10 +9,10 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.main import Ledger, derived_table_rules
-from service.migrate import alembic_config
-from service.projections.rebuild import check_projections
-from service.store.tables import FACTS
+from service.db.migrate import alembic_config
+from service.ledger import Ledger, derived_table_rules
+from service.views.facts.tables import FACTS
+from service.views.rebuild import check_projections
 from tests.factories import dispatch_body, meta_body, source_body
 
 

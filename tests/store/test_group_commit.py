@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from service.api.deps import Ledger
-from service.db import SQLITE_BEGIN
+from service.db.engine import SQLITE_BEGIN
 from service.domain.errors import UnknownSource
 from service.domain.events import EventIn, EventInBase
 from service.ingest.submit import new_events
-from service.store.append import AppendOutcome, IdempotencyRequest, NewEvent, lock_head
-from service.store.read import EventFilter, read_events
-from service.store.verify import verify_chain
+from service.ledger import Ledger
+from service.log.append import AppendOutcome, IdempotencyRequest, NewEvent, lock_head
+from service.log.read import EventFilter, read_events
+from service.log.verify import verify_chain
 from tests.factories import dispatch_body, source_body
 
 QUEUED = 4

@@ -12,9 +12,9 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from uuid6 import uuid7
 
-from service.migrate import alembic_config
-from service.projections.positions import position_known_at
-from service.store.tables import EVENTS
+from service.db.migrate import alembic_config
+from service.log.positions import position_known_at
+from service.log.tables import EVENTS
 from tests.factories import dispatch_body, source_body
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -30,7 +30,7 @@ def set_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
         def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
             return moment
 
-    monkeypatch.setattr("service.store.append.datetime", Clock)
+    monkeypatch.setattr("service.log.append.datetime", Clock)
 
 
 def deployments_known_at(client: TestClient, moment: datetime) -> dict[str, Any]:

@@ -6,12 +6,11 @@ import pytest
 from pydantic import TypeAdapter
 from sqlalchemy import text
 
-from service.api.deps import Ledger
 from service.domain.events import EventIn, EventInBase
 from service.ingest.submit import new_events
-from service.main import derived_table_rules
-from service.projections.rebuild import rebuild_projections
-from service.store.statistics import crosses_a_power_of_two
+from service.ledger import Ledger, derived_table_rules
+from service.log.statistics import crosses_a_power_of_two
+from service.views.rebuild import rebuild_projections
 from tests.factories import dispatch_body, source_body
 
 EVENT = TypeAdapter[EventInBase](EventIn)

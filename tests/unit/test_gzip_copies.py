@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
-from service.api.representations import (
+from service.api.serving.representations import (
     GZIP_FIRST_LEVEL,
     GZIP_KEPT_LEVEL,
     RECOMPRESS_FROM_BYTES,

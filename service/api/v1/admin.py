@@ -8,11 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.access.keys import ApiKey, Scope
 from service.api.auth import scoped
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
 from service.domain.moments import Timestamp
-from service.store.keys import ApiKey, Scope
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 422))
 

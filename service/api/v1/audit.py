@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from service.api.deps import ConnectionDep
-from service.store.verify import verify_chain
+from service.log.verify import verify_chain
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

@@ -9,13 +9,13 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
-from service.api.time_axes import MAX_POSITION
+from service.api.serving.time_axes import MAX_POSITION
 from service.api.v1.deployments import DeploymentRow, compute_view, parse_group_by
 from service.domain.envelope import RecordedEvent
 from service.domain.moments import Timestamp
-from service.projections.deployments import DeploymentQuery, changed_positions
-from service.projections.positions import position_known_at, resolve_position
-from service.store.read import read_events_at
+from service.log.positions import position_known_at, resolve_position
+from service.log.read import read_events_at
+from service.views.deployments.fold import DeploymentQuery, changed_positions
 
 router = APIRouter(prefix="/v1/changes", tags=["deployments"])
 

@@ -11,10 +11,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import ConnectionDep, Ledger, LedgerDep
+from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
-from service.api.repeated_reads import file_for_repeats
-from service.api.representations import (
+from service.api.serving.pipeline import serve_view
+from service.api.serving.repeated_reads import file_for_repeats
+from service.api.serving.representations import (
     Rendered,
     alternative_media_types,
     conditional,
@@ -23,24 +24,24 @@ from service.api.representations import (
     view_etag,
     wanted_media_type,
 )
-from service.api.row_fragments import RowFragments, with_rows
-from service.api.time_axes import TimeAxes, TimeAxesDep
-from service.api.views import serve_view
+from service.api.serving.time_axes import TimeAxes, TimeAxesDep
 from service.domain.envelope import RecordedEvent
 from service.domain.errors import AmbiguousPlace, UnknownPlace
 from service.domain.intervals import Bounds, add, subtract
 from service.domain.moments import Day
 from service.domain.payloads import Affiliation
 from service.gazetteer import Gazetteer
-from service.projections.deployments import (
+from service.ledger import Ledger
+from service.log.read import read_events_at
+from service.views.deployments.fold import (
     GROUP_COLUMNS,
     DeploymentGroup,
     DeploymentQuery,
     facts_behind,
     fold_flows,
 )
-from service.projections.incremental import IncrementalFolds
-from service.store.read import read_events_at
+from service.views.deployments.incremental import IncrementalFolds
+from service.views.deployments.row_json import RowFragments, with_rows
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 

@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
-from service.api.representations import alternative_media_types
-from service.api.time_axes import TimeAxesDep
+from service.api.serving.pipeline import serve_view
+from service.api.serving.representations import alternative_media_types
+from service.api.serving.time_axes import TimeAxesDep
 from service.api.v1.deployments import Range, compute_view
-from service.api.views import serve_view
 from service.domain.events import EventType
-from service.projections.deployments import DeploymentQuery
-from service.projections.facts_at import facts_at
+from service.views.deployments.fold import DeploymentQuery
+from service.views.facts.history import facts_at
 
 router = APIRouter(prefix="/v1/estimates", tags=["deployments"])
 

@@ -11,21 +11,21 @@ from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Resp
 from fastapi.openapi.models import Example
 from pydantic import BaseModel, Field
 
+from service.access.keys import ApiKey, Scope
 from service.api.auth import scoped
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.fast_json import OrjsonRoute
-from service.api.links import page_link
 from service.api.metrics import APPENDS_REPLAYED, EVENTS_APPENDED
 from service.api.problems import problem_responses
+from service.api.serving.links import page_link
 from service.domain.chain import canonical_json
 from service.domain.envelope import RecordedEvent
 from service.domain.events import MAX_BATCH, AppendRequest, EventBatchIn, EventInBase, EventType
 from service.domain.examples import event_examples
 from service.domain.moments import Timestamp
 from service.ingest.submit import new_events
-from service.store.append import AppendResult, IdempotencyRequest
-from service.store.keys import ApiKey, Scope
-from service.store.read import EventFilter, read_event, read_events
+from service.log.append import AppendResult, IdempotencyRequest
+from service.log.read import EventFilter, read_event, read_events
 
 router = APIRouter(prefix="/v1/events", tags=["events"], route_class=OrjsonRoute)
 

@@ -12,14 +12,14 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
-from service.api.representations import alternative_media_types
-from service.api.time_axes import TimeAxesDep
-from service.api.views import serve_view
+from service.api.serving.pipeline import serve_view
+from service.api.serving.representations import alternative_media_types
+from service.api.serving.time_axes import TimeAxesDep
 from service.domain.events import EventType
 from service.domain.payloads import Affiliation
-from service.projections.contributions import source_report_date
-from service.projections.facts_at import FactVersion, facts_at
-from service.projections.remittances import reported_rates, to_usd
+from service.views.deployments.updater import source_report_date
+from service.views.facts.history import FactVersion, facts_at
+from service.views.remittances.conversion import reported_rates, to_usd
 
 router = APIRouter(prefix="/v1/remittances", tags=["remittances"])
 

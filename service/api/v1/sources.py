@@ -10,13 +10,13 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
-from service.api.representations import alternative_media_types
-from service.api.time_axes import TimeAxesDep
-from service.api.views import serve_view
+from service.api.serving.pipeline import serve_view
+from service.api.serving.representations import alternative_media_types
+from service.api.serving.time_axes import TimeAxesDep
 from service.domain.envelope import RecordedEvent
 from service.domain.events import EventType
-from service.projections.facts_at import FactVersion, facts_at, fold_facts, read_log
-from service.store.read import EventFilter, read_events
+from service.log.read import EventFilter, read_events
+from service.views.facts.history import FactVersion, facts_at, fold_facts, read_log
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from service.api.deps import ConnectionDep
-from service.api.links import page_link
 from service.api.problems import problem_responses
+from service.api.serving.links import page_link
 from service.api.v1.events import MAX_POSITION
 from service.domain.envelope import RecordedEvent
-from service.store.read import EventFilter, read_events, stream_version
+from service.log.read import EventFilter, read_events, stream_version
 
 router = APIRouter(prefix="/v1/streams", tags=["streams"])
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, HTTPException
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 
+from service.access.keys import ApiKey, Scope
 from service.api.auth import scoped
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
@@ -21,7 +22,6 @@ from service.follow.subscriptions import (
     get_subscription,
     list_subscriptions,
 )
-from service.store.keys import ApiKey, Scope
 
 router = APIRouter(
     prefix="/v1/admin/webhooks", tags=["webhooks"], responses=problem_responses(401, 403, 422)

@@ -1,0 +1,1 @@
+"""`labor-ledger`: the command line, one module per command group."""

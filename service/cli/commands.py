@@ -1,0 +1,223 @@
+"""`labor-ledger`: serve, migrate, keys, import, verify, openapi; push, export, restore,
+deliver (service/cli/follow.py)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import Engine
+
+from service.access.keys import KeyNameTaken, KeyRing, Scope, ensure_secret
+from service.cli.follow import register as register_follow_commands
+from service.db.engine import make_engine
+from service.db.migrate import upgrade_to_head
+from service.ingest.importing import (
+    SEED_PRINCIPAL,
+    ImportFailed,
+    import_events,
+    parse_lines,
+    read_seed,
+)
+from service.ledger import build_ledger, derived_table_rules
+from service.log.append import read_head
+from service.log.verify import verify_chain
+from service.settings import Settings, get_settings
+from service.views.rebuild import (
+    SHOWN_DIFFERENCES,
+    check_projections,
+    rebuild_projections,
+)
+
+app = typer.Typer(help="Labor Ledger: reported facts about North Korean overseas workers.")
+keys_app = typer.Typer(help="Manage API keys.")
+app.add_typer(keys_app, name="keys")
+register_follow_commands(app)  # push, export, restore, deliver
+console = Console()
+errors = Console(stderr=True)
+
+
+def _engine() -> Engine:
+    return make_engine(get_settings())
+
+
+def _keyring(engine: Engine, settings: Settings) -> KeyRing:
+    return KeyRing(engine, ensure_secret(engine, settings.secret_key))
+
+
+def _log_is_empty(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return read_head(conn).position == 0
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+    upgrade_to_head(_engine())
+    console.print("database is at the newest migration")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Migrate, load the seed into an empty ledger, print a first admin key, and serve."""
+    settings = get_settings()
+    engine = make_engine(settings)
+    upgrade_to_head(engine)
+    if settings.load_seed and _log_is_empty(engine):
+        ledger = build_ledger(settings)
+        count = import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
+        ledger.engine.dispose()
+        console.print(f"loaded the seed report: {count} events")
+    keyring = _keyring(engine, settings)
+    if settings.bootstrap_admin and not keyring.has_admin():
+        key, token = keyring.create(
+            f"bootstrap-admin-{datetime.now():%Y%m%d%H%M%S}",
+            {Scope.admin, Scope.events_write, Scope.events_correct},
+        )
+        console.print(
+            f"[bold]First admin key[/bold] ({key.name}); it is shown only now:\n  {token}"
+        )
+    engine.dispose()
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_level="info",
+        # Event streams never end by themselves: without a limit, a shutdown waits
+        # for every follower to hang up. Cut off, they reconnect with Last-Event-ID.
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Append a JSON Lines file of event bodies, validated as the API validates them."""
+    ledger = build_ledger(get_settings())
+    try:
+        lines = parse_lines(file.read_text(encoding="utf-8").splitlines())
+        with Progress(console=errors) as progress:
+            task = progress.add_task("importing", total=len(lines))
+            count = import_events(
+                ledger.store,
+                ledger.gazetteer,
+                lines,
+                principal=f"import:{file.name}",
+                progress=lambda n: progress.advance(task, n),
+            )
+    except ImportFailed as failed:
+        errors.print(f"[red]import stopped at {file}:{failed}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"imported {count} events")
+
+
+@app.command()
+def rebuild(
+    check: Annotated[
+        bool, typer.Option("--check", help="Compare with a recomputation; change nothing.")
+    ] = False,
+) -> None:
+    """Recompute every derived view from the log (or, with --check, name any difference)."""
+    ledger = build_ledger(get_settings())
+    rules = derived_table_rules(ledger.gazetteer)
+    if check:
+        report = check_projections(ledger.engine, rules)
+        for difference in report.differences[:SHOWN_DIFFERENCES]:
+            errors.print(difference)
+        if report.differences:
+            errors.print(f"[red]{len(report.differences)} differences[/red]")
+            raise typer.Exit(1)
+        console.print(f"views match a rebuild of {report.events} events")
+        return
+    report = rebuild_projections(ledger.engine, rules)
+    console.print(
+        f"rebuilt from {report.events} events in {report.seconds:.2f} s "
+        f"({report.events_per_second:,.0f} events/s)"
+    )
+
+
+@app.command()
+def verify() -> None:
+    """Recompute the hash chain; name the first broken position."""
+    with _engine().connect() as conn:
+        report = verify_chain(conn)
+    if report.ok:
+        console.print(f"hash chain verified: {report.checked} events")
+        return
+    errors.print(f"[red]broken at position {report.first_broken_position}: {report.reason}[/red]")
+    raise typer.Exit(1)
+
+
+@app.command()
+def openapi(check: Annotated[bool, typer.Option("--check")] = False) -> None:
+    """Write openapi/openapi.json, or check that it matches the app."""
+    from service.openapi import main
+
+    raise typer.Exit(main(["--check"] if check else []))
+
+
+@keys_app.command("create")
+def keys_create(
+    name: str,
+    scope: Annotated[list[Scope], typer.Option(help="Repeat for several scopes.")],
+    expires: Annotated[datetime | None, typer.Option(help="ISO date-time, UTC.")] = None,
+) -> None:
+    """Create a key; the token is printed once."""
+    settings = get_settings()
+    from datetime import UTC
+
+    try:
+        key, token = _keyring(_engine(), settings).create(
+            name, set(scope), expires.replace(tzinfo=UTC) if expires else None
+        )
+    except KeyNameTaken as taken:
+        errors.print(f"[red]{taken.detail}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{key.name} ({' '.join(sorted(key.scopes))}): {token}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key; never the tokens."""
+    table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
+    for key in _keyring(_engine(), get_settings()).list():
+        table.add_row(
+            str(key.id),
+            key.name,
+            key.prefix,
+            " ".join(sorted(key.scopes)),
+            f"{key.created_at:%Y-%m-%d %H:%M}",
+            f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "",
+            f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="The key's id or name.")]) -> None:
+    """Revoke a key at once."""
+    keyring = _keyring(_engine(), get_settings())
+    found = keyring.find(key)
+    if found is None:
+        errors.print(f"[red]no key {key!r}[/red]")
+        raise typer.Exit(1)
+    keyring.revoke(found.id)
+    console.print(f"revoked {found.name}")
+
+
+if __name__ == "__main__":
+    sys.exit(app())

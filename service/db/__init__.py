@@ -1,0 +1,1 @@
+"""The database: engine per backend, metadata, column types, bulk inserts, migrations."""

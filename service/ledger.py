@@ -1,0 +1,88 @@
+"""The Ledger container: everything a running service holds, built once from settings.
+
+The app factory (`service.app`) and the command line both build it here, so neither
+reaches into the other for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from service.access.keys import KeyRing, ensure_secret
+from service.db.engine import make_engine
+from service.db.migrate import upgrade_to_head
+from service.follow.outbox import OutboxRules
+from service.gazetteer import Gazetteer, default_gazetteer
+from service.log.append import AppendRules, EventStore
+from service.log.head import HeadReader
+from service.log.statistics import SqliteStatistics
+from service.settings import Settings
+from service.views.cache import ViewCache
+from service.views.deployments.incremental import IncrementalFolds
+from service.views.deployments.row_json import RowFragments
+from service.views.deployments.updater import ProjectionRules
+from service.views.facts.updater import FactRules
+
+COMPUTED_VIEWS = 16
+
+
+@dataclass
+class Ledger:
+    """Everything a running service holds; built once by `create_app`."""
+
+    settings: Settings
+    engine: Engine
+    store: EventStore
+    keys: KeyRing
+    gazetteer: Gazetteer
+    views: ViewCache
+    """Rendered responses (bytes), by head and request: many, each a few objects."""
+    computed: ViewCache = field(default_factory=lambda: ViewCache(size=COMPUTED_VIEWS))
+    """Computed views (models), by head and question: each holds tens of thousands of
+    objects, which the garbage collector walks on every full collection, so few."""
+    folds: IncrementalFolds = field(default_factory=IncrementalFolds)
+    row_fragments: RowFragments = field(default_factory=RowFragments)
+    """Deployments rows as JSON, while `folds` holds their groups."""
+    head: HeadReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.head = HeadReader(self.engine)
+
+
+def derived_table_rules(gazetteer: Gazetteer) -> list[AppendRules]:
+    """The rules that keep the derived tables; `rebuild` replays exactly these."""
+    return [FactRules(gazetteer), ProjectionRules()]
+
+
+def build_ledger(settings: Settings) -> Ledger:
+    engine = make_engine(settings)
+    if settings.migrate_on_start:
+        upgrade_to_head(engine)
+    gazetteer = default_gazetteer()
+    store = EventStore(
+        engine,
+        rules=[*derived_table_rules(gazetteer), OutboxRules(), SqliteStatistics()],
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+    keys = KeyRing(
+        engine,
+        ensure_secret(engine, settings.secret_key),
+        cache_seconds=settings.key_cache_seconds,
+    )
+    return Ledger(
+        settings=settings,
+        engine=engine,
+        store=store,
+        keys=keys,
+        gazetteer=gazetteer,
+        views=ViewCache(weigh=_bytes_held, max_weight=settings.view_cache_mb * 2**20),
+    )
+
+
+def _bytes_held(rendered: Any) -> int:
+    # The rendered responses (`api.serving.representations.Rendered`) say their size.
+    return int(rendered.size())

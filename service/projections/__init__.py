@@ -1,1 +1,0 @@
-"""Current views of the log: deployments, timeline, remittances, … rebuilt from it at will."""

@@ -1,1 +1,0 @@
-"""The event store: append with locks, positions, hashes and idempotency; read back."""

@@ -1,0 +1,142 @@
+"""Carry a folded view forward by the groups an append changed, not by folding again.
+
+A fold reads every current contribution: its cost grows with the log. But an
+append changes few groups (a dispatch to Moscow changes Moscow's row), and in a
+fold without a country or place filter each group's figures come from its own
+rows alone (a shared count's number of groups is written on each of its rows).
+So the view at head N is the view at an earlier head M with the groups that
+changed in (M, N] brought up to date, and nothing else touched. Most changes are
+new reports: a group that only gained dispatch or repatriation rows is its
+earlier figures plus a fold of the new rows alone (`added_to`), a read whose cost
+is the append's, not the group's. A group where a row ended (a correction, a
+retraction), a stock came or a corroboration was added is folded again.
+
+Which groups changed is read from the log's own bookkeeping (`changed_groups`:
+rows made or ended, corroborations added, in (M, N]), so several processes on one
+database each carry their own views forward and agree. A view more than
+`MAX_STEP` events behind, one where many groups changed, or one over a correction
+of a source (it re-dates the source's rows in place) is folded whole.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import date
+
+from sqlalchemy import Connection
+
+from service.views.deployments.fold import (
+    DeploymentGroup,
+    DeploymentQuery,
+    GroupKey,
+    added_to,
+    changed_groups,
+    fold_estimates,
+    fold_flows,
+    new_flows_after_stocks,
+    sources_redated,
+)
+
+MAX_STEP = 10_000
+"""Events a view is carried forward over at most; further, a full fold is as quick."""
+MAX_CHANGED = 500
+"""Changed groups a view is carried forward with at most (a fold of them lists their keys)."""
+KEPT_PER_QUESTION = 4
+"""Folds kept per question, the latest positions asked: the head's, and a few past ones
+(`known_at`, `at_position`), which never change once folded."""
+KEPT_QUESTIONS = 64
+"""Questions kept, the last asked (a client walking `as_of` through ten years of days
+asks thousands, each a question of its own)."""
+
+
+@dataclass(frozen=True)
+class _Folded:
+    position: int
+    groups: dict[GroupKey, DeploymentGroup]
+
+
+def fold_view(
+    conn: Connection, query: DeploymentQuery, as_of: date
+) -> dict[GroupKey, DeploymentGroup]:
+    """Flows and stocks per group, as `query` asks: the full fold."""
+    groups = fold_flows(conn, query)
+    fold_estimates(conn, query, groups, as_of)
+    return groups
+
+
+def fold_new_rows(
+    conn: Connection, query: DeploymentQuery, as_of: date, stocked: dict[GroupKey, date]
+) -> dict[GroupKey, tuple[DeploymentGroup, DeploymentGroup | None]]:
+    """Per group, the fold of the rows made after `query.made_after`; and for the groups
+    with a stock (`stocked`: their stocks' dates), of those of them after the stock."""
+    new = fold_flows(conn, query)
+    after_stock = new_flows_after_stocks(conn, query, as_of, stocked) if stocked else {}
+    return {key: (group, after_stock.get(key)) for key, group in new.items()}
+
+
+class IncrementalFolds:
+    """The folded views of each question asked without a place or country filter, at the
+    last few positions asked."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[DeploymentQuery, date], list[_Folded]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def fold(
+        self, conn: Connection, query: DeploymentQuery, as_of: date
+    ) -> dict[GroupKey, DeploymentGroup]:
+        """What `fold_view` returns: from an earlier fold of the same question when
+        there is one to carry forward. The groups returned are never changed later."""
+        if query.countries is not None or query.place_ids is not None or query.month:
+            return fold_view(conn, query, as_of)
+        question = (replace(query, position=0), as_of)
+        with self._lock:
+            kept = self._kept.get(question, [])
+            earlier = max(
+                (f for f in kept if f.position <= query.position),
+                key=lambda f: f.position,
+                default=None,
+            )
+        groups = None
+        if earlier is not None and query.position - earlier.position <= MAX_STEP:
+            groups = self._carried_forward(conn, query, as_of, earlier)
+        if groups is None:
+            groups = fold_view(conn, query, as_of)
+        with self._lock:
+            kept = [f for f in self._kept.get(question, []) if f.position != query.position]
+            self._kept[question] = [*kept, _Folded(query.position, groups)][-KEPT_PER_QUESTION:]
+            self._kept.move_to_end(question)
+            while len(self._kept) > KEPT_QUESTIONS:
+                self._kept.popitem(last=False)
+        return dict(groups)
+
+    def _carried_forward(
+        self, conn: Connection, query: DeploymentQuery, as_of: date, earlier: _Folded
+    ) -> dict[GroupKey, DeploymentGroup] | None:
+        if earlier.position == query.position:
+            return earlier.groups
+        changes = changed_groups(conn, query.group_by, earlier.position, query.position)
+        if len(changes) > MAX_CHANGED or sources_redated(conn, earlier.position, query.position):
+            return None
+        groups = {key: group for key, group in earlier.groups.items() if key not in changes}
+        # A group with only new flow rows (the usual append: a new report) adds them to
+        # its earlier figures: a read of the new rows, whatever the group's length.
+        added = {key for key, change in changes.items() if change.only_new_flows}
+        if refolded := frozenset(changes.keys() - added):
+            groups |= fold_view(conn, replace(query, only_groups=refolded), as_of)
+        if added:
+            stocked = {
+                key: stock_date
+                for key in added
+                if key in earlier.groups
+                and (stock_date := earlier.groups[key].estimate_as_of) is not None
+            }
+            new = fold_new_rows(conn, replace(query, made_after=earlier.position), as_of, stocked)
+            for key in added:
+                if key in new:
+                    groups[key] = added_to(earlier.groups.get(key), *new[key])
+                elif key in earlier.groups:  # its new rows lie outside the question
+                    groups[key] = earlier.groups[key]
+        return groups

@@ -1,0 +1,217 @@
+"""Keep `flow_contributions` and `corroborations` in step with the log.
+
+Runs inside each append transaction (it is one of the store's `AppendRules`),
+so a fact is in the totals as soon as its POST returns; `rebuild` replays the
+same code over the whole log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, bindparam, literal_column, select, update
+
+from service.db.bulk import insert_rows
+from service.domain.envelope import LoggedEvent
+from service.domain.events import EventType
+from service.log.append import WriteOnlyRules
+from service.views.deployments.tables import CORROBORATIONS, FLOWS
+from service.views.facts.tables import FACTS
+
+# event type → (kind of contribution, the payload field holding its places)
+COUNTED_TYPES: dict[str, tuple[str, str]] = {
+    EventType.workers_dispatched.value: ("dispatched", "destinations"),
+    EventType.workers_repatriated.value: ("repatriated", "from_places"),
+    EventType.workforce_estimated.value: ("estimate", "place"),
+}
+
+
+def contribution_rows(
+    fact_id: UUID,
+    position: int,
+    event_type: str,
+    data: dict[str, Any],
+    source_id: str,
+    reported_on: date | None,
+) -> list[dict[str, Any]]:
+    """One row per place of a counted fact; none for other facts."""
+    if event_type not in COUNTED_TYPES:
+        return []
+    kind, places_field = COUNTED_TYPES[event_type]
+    places = data[places_field]
+    places = places if isinstance(places, list) else [places]
+    if kind == "estimate":
+        start, end = date.fromisoformat(data["as_of"]), None
+    else:
+        period = data["period"]
+        start = date.fromisoformat(period.get("start") or period["end"])
+        end = date.fromisoformat(period["end"]) if period.get("end") else None
+    count = data["count"]
+    place_ids = [place["place_id"] for place in places]
+    countries = [place["country"] for place in places]
+    return [
+        {
+            "fact_id": fact_id,
+            "position": position,
+            "superseded_at": None,
+            "kind": kind,
+            "place_id": place["place_id"],
+            "country": place["country"],
+            "affiliation": data.get("affiliation") or "unknown",
+            "places_in_fact": len(places),
+            "distinct_places": len(set(place_ids)),
+            "distinct_countries": len(set(countries)),
+            "first_of_place": place_ids.index(place["place_id"]) == index,
+            "first_of_country": countries.index(place["country"]) == index,
+            "first_of_fact": index == 0,
+            "count_min": count["min"],
+            "count_best": count.get("best"),
+            "count_max": count.get("max"),
+            "period_start": start,
+            "period_end": end,
+            "source_id": source_id,
+            "reported_on": reported_on,
+        }
+        for index, place in enumerate(places)
+    ]
+
+
+def source_report_date(source: dict[str, Any]) -> date | None:
+    """When a source was published: this edition's date, else its original's."""
+    published = source.get("published_on") or (source.get("original") or {}).get("published_on")
+    return date.fromisoformat(published) if published else None
+
+
+@dataclass
+class ProjectionRules(WriteOnlyRules):
+    """The store's `AppendRules` for the projection tables. Checks nothing itself."""
+
+    def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
+        """Rows for the batch, built in log order with a few queries for the whole batch
+        (a rebuild replays thousands of events at a time): rows made in the batch are
+        ended in memory; rows stored before it, by one UPDATE per fact, run before the
+        batch's rows are written."""
+        targets = _targets(conn, events)
+        dates = report_dates(
+            conn,
+            {e.source_id for e in events} | {source_id for _, source_id in targets.values()},
+        )
+        rows: list[dict[str, Any]] = []
+        unended: dict[UUID, list[dict[str, Any]]] = {}  # made in this batch, still current
+        stored_ended: dict[UUID, int] = {}  # stored rows' facts → the position ending them
+        corroborations: list[dict[str, Any]] = []
+        redated: set[str] = set()  # sources whose record was corrected (maybe their date)
+        for event in events:
+            if event.type in COUNTED_TYPES:
+                source_id = event.source_id
+                made = contribution_rows(
+                    event.id,
+                    event.position,
+                    event.type,
+                    event.data,
+                    source_id,
+                    dates.get(source_id),
+                )
+                rows += made
+                unended[event.id] = made
+                continue
+            if event.type not in META_EVENT_TYPES:
+                continue
+            target = UUID(str(event.data["target_event_id"]))
+            if event.type == EventType.fact_corroborated:
+                corroborations.append(
+                    {
+                        "event_id": event.id,
+                        "fact_id": target,
+                        "source_id": event.source_id,
+                        "position": event.position,
+                    }
+                )
+                continue
+            target_type, source_id = targets[target]
+            if target_type == EventType.source_recorded and event.type == EventType.fact_corrected:
+                redated.add(source_id)
+            if target_type not in COUNTED_TYPES:
+                continue
+            ended = unended.pop(target, None)
+            if ended is not None:
+                for row in ended:
+                    row["superseded_at"] = event.position
+            else:  # its current rows are stored (the check refuses anything after a retraction)
+                stored_ended.setdefault(target, event.position)
+            if event.type == EventType.fact_corrected:
+                replacement = event.data["replacement"]
+                assert isinstance(replacement, dict)
+                made = contribution_rows(
+                    target,
+                    event.position,
+                    target_type,
+                    replacement,
+                    source_id,
+                    dates.get(source_id),
+                )
+                rows += made
+                unended[target] = made
+        if stored_ended:
+            conn.execute(
+                update(FLOWS)
+                .where(FLOWS.c.fact_id == bindparam("target"), FLOWS.c.superseded_at.is_(None))
+                .values(superseded_at=bindparam("ended_at")),
+                [{"target": t, "ended_at": p} for t, p in stored_ended.items()],
+            )
+        insert_rows(conn, FLOWS, rows)
+        insert_rows(conn, CORROBORATIONS, corroborations)
+        if redated:
+            # A row's `reported_on` is its source's publication date as known now, on
+            # every row of the source, whichever batch made it: so a replay, whatever
+            # its chunks, makes the rows the appends made. The one field a `known_at`
+            # view does not show as it was then: versioning the rows instead would
+            # give them the correction's position, which names the event behind a row.
+            conn.execute(
+                update(FLOWS)
+                .where(FLOWS.c.source_id == bindparam("source"))
+                .values(reported_on=bindparam("published")),
+                [{"source": s, "published": dates.get(s)} for s in sorted(redated)],
+            )
+
+
+META_EVENT_TYPES = frozenset(
+    {EventType.fact_corrected, EventType.fact_retracted, EventType.fact_corroborated}
+)
+
+
+def _targets(conn: Connection, events: Sequence[LoggedEvent]) -> dict[UUID, tuple[str, str]]:
+    """The type and source of each fact a correction or retraction in `events` targets."""
+    wanted = {
+        UUID(str(e.data["target_event_id"]))
+        for e in events
+        if e.type in (EventType.fact_corrected, EventType.fact_retracted)
+    }
+    found: dict[UUID, tuple[str, str]] = {}
+    ids = list(wanted)
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(FACTS.c.event_id, FACTS.c.type, FACTS.c.source_id).where(
+                FACTS.c.event_id.in_(ids[start : start + 500])
+            )
+        )
+        found |= {row.event_id: (row.type, row.source_id) for row in rows}
+    return found
+
+
+_SOURCE_DATA = select(FACTS.c.source_id, FACTS.c.current_data).where(
+    # a literal, so that the planner can see the partial index `ix_facts_sources` covers
+    # it (a prepared statement's generic plan on PostgreSQL cannot, with a bound value)
+    FACTS.c.type == literal_column(f"'{EventType.source_recorded.value}'"),
+    FACTS.c.source_id.in_(bindparam("sources", expanding=True)),
+)
+
+
+def report_dates(conn: Connection, source_ids: set[str]) -> dict[str, date | None]:
+    """Each source's publication date as the facts table knows it now."""
+    rows = conn.execute(_SOURCE_DATA, {"sources": list(source_ids)})
+    return {row.source_id: source_report_date(row.current_data) for row in rows}

@@ -1,0 +1,2 @@
+"""Facts: each reported fact's current version, the references between facts, and the
+facts as the ledger knew them at any position."""

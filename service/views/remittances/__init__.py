@@ -1,0 +1,1 @@
+"""Remittance quotas, converted to USD at the reported rates."""
