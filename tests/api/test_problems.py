@@ -162,7 +162,9 @@ def test_a_body_just_under_the_limit_is_not_refused_for_its_size(
     response = client.post(
         "/v1/events", content=padded, headers={**writer, "Content-Type": "application/json"}
     )
-    assert response.status_code != 413, response.text
+    assert response.status_code == 201, response.text
+    [event] = client.get("/v1/events").json()["events"]
+    assert event["data"]["title"] == "x" * 1000
 
 
 def test_a_batch_of_1001_events_is_413(
@@ -215,9 +217,8 @@ def test_malformed_json_is_a_problem_never_a_500(
 ) -> None:
     headers = {**writer, "Content-Type": "application/json"}
     response = client.post("/v1/events", content=raw, headers=headers)
-    assert response.status_code in (400, 422), response.text
-    assert response.headers["content-type"].split(";")[0] == PROBLEM
-    assert response.json()["type"] in ("/problems/validation-error", "/problems/bad-request")
+    problem(response, 422, "/problems/validation-error")
+    assert client.get("/v1/events").json()["events"] == []
 
 
 def test_malformed_json_says_where_it_broke_without_inventing_a_field(

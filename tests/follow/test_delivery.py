@@ -189,6 +189,46 @@ def test_a_timeout_is_retried(
     assert status_of(client, admin, webhook["id"])["last_delivered_position"] == 1
 
 
+@pytest.mark.parametrize("status", [408, 429], ids=["request-timeout", "too-many-requests"])
+def test_a_busy_receiver_is_retried_after_a_growing_backoff(
+    client: TestClient,
+    admin: dict[str, str],
+    writer: dict[str, str],
+    worker: DeliveryWorker,
+    clock: Clock,
+    httpx_mock: HTTPXMock,
+    status: int,
+) -> None:
+    """408 and 429 say "not now", not "never": retried, each wait twice the one before."""
+    # given a receiver that answers `status` three times, then takes the event
+    webhook = subscribe(client, admin, max_attempts=5)["webhook"]
+    record(client, writer, source_body())
+    for _ in range(3):
+        httpx_mock.add_response(url=HOOK, status_code=status)
+    httpx_mock.add_response(url=HOOK, status_code=200)
+    assert worker.run_pending() == 1
+    busy = status_of(client, admin, webhook["id"])
+    assert (busy["status"], busy["failures"]) == ("active", 1)
+    assert busy["last_error"] == f"HTTP {status} from the receiver"
+
+    # when the clock moves on, each retry waits for its own, doubled, backoff
+    for waited in (60, 120, 240):
+        clock.advance(waited - 1)
+        assert worker.run_pending() == 0, f"retried before {waited} s"
+        clock.advance(1)
+        assert worker.run_pending() == 1, f"not retried after {waited} s"
+
+    # then the event was delivered on the fourth attempt, once
+    requests = httpx_mock.get_requests()
+    assert positions(requests) == [1, 1, 1, 1]
+    assert [r.headers["Ledger-Attempt"] for r in requests] == ["1", "2", "3", "4"]
+    delivered = status_of(client, admin, webhook["id"])
+    assert (delivered["last_delivered_position"], delivered["failures"]) == (1, 0)
+    assert (delivered["status"], delivered["pending_deliveries"]) == ("active", 0)
+    clock.advance(3600)
+    assert worker.run_pending() == 0
+
+
 def test_a_receiver_down_past_the_retry_budget_parks_the_webhook_which_resumes_in_order(
     client: TestClient,
     admin: dict[str, str],

@@ -28,6 +28,7 @@ def test_a_quota_with_no_earlier_rate_has_no_usd_and_says_why(
     client: TestClient, seeded: Ledger
 ) -> None:
     view = client.get("/v1/remittances", params={"as_of": "2023-05-01"}).json()
+    assert {q["affiliation"] for q in view["quotas"]} == {"military", "civilian"}
     for quota in view["quotas"]:
         assert quota["usd"] is None
         assert "no RUB/USD rate" in quota["usd_unavailable_reason"]

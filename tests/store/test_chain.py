@@ -123,13 +123,14 @@ def test_the_cli_verifies_a_seeded_ledger(cli_env: None, ledger: Ledger) -> None
 def test_each_hash_can_be_recomputed_from_the_documented_recipe(
     client: TestClient, ledger: Ledger, writer: dict[str, str]
 ) -> None:
-    seed(ledger)
+    seeded = seed(ledger)
     headers = {**writer, "Idempotency-Key": "recompute-me"}
     client.post(
         "/v1/events", json=source_body("another-source", title="Ünïcode — 북한"), headers=headers
     )
 
     events = all_events(client)
+    assert len(events) == seeded + 1 and seeded > 0  # every event below is recomputed
 
     previous = GENESIS
     for event in events:
