@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from service.api.deps import Ledger
-from service.projections.rebuild import check_projections, rebuild_projections
+from service.ledger import Ledger
+from service.views.rebuild import check_projections, rebuild_projections
 from tests.factories import dispatch_body, meta_body, source_body
 
 OTHER_SOURCE = "rfa-2023-04-nk-workers"
