@@ -17,6 +17,7 @@ from service.db.engine import make_engine
 from service.db.migrate import upgrade_to_head
 from service.follow.outbox import OutboxRules
 from service.gazetteer import Gazetteer, default_gazetteer
+from service.ingest.checks import FactChecks
 from service.log.append import AppendRules, EventStore
 from service.log.head import HeadReader
 from service.log.statistics import SqliteStatistics
@@ -25,7 +26,7 @@ from service.views.cache import ViewCache
 from service.views.deployments.incremental import IncrementalFolds
 from service.views.deployments.row_json import RowFragments
 from service.views.deployments.updater import ProjectionRules
-from service.views.facts.updater import FactRules
+from service.views.facts.updater import FactsUpdater
 
 COMPUTED_VIEWS = 16
 
@@ -53,9 +54,9 @@ class Ledger:
         self.head = HeadReader(self.engine)
 
 
-def derived_table_rules(gazetteer: Gazetteer) -> list[AppendRules]:
-    """The rules that keep the derived tables; `rebuild` replays exactly these."""
-    return [FactRules(gazetteer), ProjectionRules()]
+def derived_table_rules() -> list[AppendRules]:
+    """The rules that keep the derived tables (the views); `rebuild` replays exactly these."""
+    return [FactsUpdater(), ProjectionRules()]
 
 
 def build_ledger(settings: Settings) -> Ledger:
@@ -65,7 +66,7 @@ def build_ledger(settings: Settings) -> Ledger:
     gazetteer = default_gazetteer()
     store = EventStore(
         engine,
-        rules=[*derived_table_rules(gazetteer), OutboxRules(), SqliteStatistics()],
+        rules=[FactChecks(gazetteer), *derived_table_rules(), OutboxRules(), SqliteStatistics()],
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
     keys = KeyRing(

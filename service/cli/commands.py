@@ -133,7 +133,7 @@ def rebuild(
 ) -> None:
     """Recompute every derived view from the log (or, with --check, name any difference)."""
     ledger = build_ledger(get_settings())
-    rules = derived_table_rules(ledger.gazetteer)
+    rules = derived_table_rules()
     if check:
         report = check_projections(ledger.engine, rules)
         for difference in report.differences[:SHOWN_DIFFERENCES]:

@@ -45,9 +45,9 @@ from service.log.replayed import recorded_events
 from service.settings import Settings, sqlite_file
 from service.views.deployments.tables import FLOWS
 from service.views.deployments.updater import ProjectionRules, contribution_rows, report_dates
-from service.views.facts.period_search import longest_of, note_longest_period
+from service.views.facts.longest_period import longest_of, note_longest_period
 from service.views.facts.tables import FACTS
-from service.views.facts.updater import FactRules, fact_row
+from service.views.facts.updater import FactsUpdater, fact_row
 
 BUILT_AHEAD_FROM = 100_000
 """Logs of at least this many events have their plain rows built in a second process. It
@@ -89,10 +89,11 @@ class BuiltAhead:
 def can_build_ahead(conn: Connection, rules: Sequence[AppendRules], head: int) -> bool:
     """A long log in a SQLite file, replayed by exactly the ledger's derived-table rules
     (the rows built ahead are theirs)."""
+    kinds: list[type] = [type(rule) for rule in rules]
     return (
         _sqlite_file(conn) is not None
         and head >= BUILT_AHEAD_FROM
-        and [type(rule) for rule in rules] == [FactRules, ProjectionRules]
+        and kinds == [FactsUpdater, ProjectionRules]
     )
 
 

@@ -14,7 +14,7 @@ from httpx import Response
 from service.domain.counts import BOUNDS_RULES
 from service.domain.events import META_TYPES, EventType
 from service.domain.examples import event_examples
-from service.views.facts import updater as facts
+from service.ingest import checks as facts
 from tests.factories import SOURCE_ID, dispatch_body, meta_body, source_body
 
 PROBLEM = "application/problem+json"

@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
             db.settle()
     for backend, db in small_dbs.items():
         with stage(f"{backend}: rebuild and read at {args.small:,} events"):
-            rebuild_projections(db.engine, derived_table_rules(gazetteer))
+            rebuild_projections(db.engine, derived_table_rules())
             measured = results[backend]
             with served("service.app:create_app", db.server_env()) as base:
                 ledger = build_ledger(db.settings())
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
             read, seconds = read_all_events(db.engine)
             measured.select_per_second = read / seconds
         with stage(f"{backend}: rebuild from {args.events:,} events"):
-            report = rebuild_projections(db.engine, derived_table_rules(gazetteer))
+            report = rebuild_projections(db.engine, derived_table_rules())
             measured.rebuild_per_second = report.events_per_second
         db.settle()
         measured.notes.append(f"database size {db.size()}")

@@ -37,7 +37,7 @@ def test_the_collector_runs_again_after_a_rebuild_and_after_a_failed_one(
     seeded: Ledger,
 ) -> None:
     assert gc.isenabled()
-    report = rebuild_projections(seeded.engine, derived_table_rules(seeded.gazetteer))
+    report = rebuild_projections(seeded.engine, derived_table_rules())
     assert report.events > 0 and gc.isenabled()
 
     with pytest.raises(RuntimeError, match="halfway"):
@@ -91,7 +91,7 @@ def test_a_sqlite_rebuild_leaves_the_write_ahead_log_empty(tmp_path: Path) -> No
     wal = tmp_path / "ledger.db-wal"
     assert wal.stat().st_size > 0
 
-    rebuild_projections(ledger.engine, derived_table_rules(ledger.gazetteer))
+    rebuild_projections(ledger.engine, derived_table_rules())
 
     assert wal.stat().st_size == 0
 
@@ -126,16 +126,16 @@ def test_a_sqlite_replay_makes_the_indexes_it_does_not_read_by_afterwards_as_mig
     assert set(migrated) > rebuild.READ_DURING_REPLAY
     watching = IndexWatching()
 
-    rebuild_projections(ledger.engine, [*derived_table_rules(ledger.gazetteer), watching])
+    rebuild_projections(ledger.engine, [*derived_table_rules(), watching])
     with ledger.engine.connect() as conn:
         assert _derived_indexes(conn) == migrated
     assert watching.seen == rebuild.READ_DURING_REPLAY
 
     with pytest.raises(RuntimeError, match="halfway"):
-        rebuild_projections(ledger.engine, [*derived_table_rules(ledger.gazetteer), Failing()])
+        rebuild_projections(ledger.engine, [*derived_table_rules(), Failing()])
     with ledger.engine.connect() as conn:
         assert _derived_indexes(conn) == migrated
-    assert rebuild_projections(ledger.engine, derived_table_rules(ledger.gazetteer)).events == len(
+    assert rebuild_projections(ledger.engine, derived_table_rules()).events == len(
         read_seed()
     )
 
@@ -187,7 +187,7 @@ def test_a_replay_in_many_chunks_makes_the_same_tables(
         ),
     )
     monkeypatch.setattr(rebuild, "CHUNK", 3)
-    rules = derived_table_rules(seeded.gazetteer)
+    rules = derived_table_rules()
     if rows == "built ahead":
         monkeypatch.setattr(built_ahead, "BUILT_AHEAD_FROM", 0)
     with seeded.engine.connect() as conn:  # the way this test means to replay is taken
@@ -211,7 +211,7 @@ def test_a_failure_of_the_process_building_rows_stops_the_rebuild_and_changes_no
     # (a SQLite file, whichever database the other tests run on)
     ledger = build_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}"))
     import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
-    rules = derived_table_rules(ledger.gazetteer)
+    rules = derived_table_rules()
     flow_rows = flow_row_count(ledger)
     monkeypatch.setattr(built_ahead, "BUILT_AHEAD_FROM", 0)
     # the second process is sent a file that holds no log

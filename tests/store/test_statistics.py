@@ -68,6 +68,6 @@ def test_sqlite_statistics_appear_once_the_log_reaches_1024_events(ledger: Ledge
 def test_a_rebuild_leaves_sqlite_statistics_behind(ledger: Ledger) -> None:
     append(ledger, [source_body(), dispatch_body()])
 
-    rebuild_projections(ledger.engine, derived_table_rules(ledger.gazetteer))
+    rebuild_projections(ledger.engine, derived_table_rules())
 
     assert statistics_rows(ledger) > 0

@@ -1,313 +1,33 @@
-"""The rules that tie events together, checked inside the append transaction.
+"""Keep the `facts` table in step with the log: each fact's current version and standing.
 
-A fact must cite a recorded source; a source is recorded once; corroborations,
-corrections and retractions must target a fact that is still standing; a source
-does not corroborate its own fact; a correction's replacement must be a valid
-payload of the target's type. The `facts` table keeps each fact's standing so
-these checks are one query each.
+A correction replaces a fact's summary (its places, period and count, which the duplicate
+check reads) and a retraction ends its standing. The checks that read this table before
+an append live in `service.ingest.checks`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Sequence
-from contextlib import suppress
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date
-from itertools import islice
 from typing import Any
 from uuid import UUID
 
-from pydantic import ValidationError
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, update
 
 from service.db.bulk import insert_rows
-from service.domain.envelope import LoggedEvent, RecordedEvent
-from service.domain.errors import (
-    FieldValueError,
-    InvalidReplacement,
-    SelfCorroboration,
-    SourceAlreadyRecorded,
-    TargetRetracted,
-    UnknownSource,
-    UnknownTarget,
-)
-from service.domain.events import META_TYPES, PAYLOAD_TYPES, EventType
-from service.gazetteer import Gazetteer
-from service.ingest.placing import resolve_payload_places
-from service.log.append import AppendWarning, NewEvent
-from service.log.tables import STREAMS
-from service.views.facts.period_search import Period, PeriodSearch, note_periods
+from service.domain.envelope import LoggedEvent
+from service.domain.events import META_TYPES, EventType
+from service.log.append import WriteOnlyRules
+from service.views.facts.longest_period import note_periods
+from service.views.facts.queries import fact_targets
 from service.views.facts.tables import FACTS
 
 FLOW_TYPES = frozenset({EventType.workers_dispatched.value, EventType.workers_repatriated.value})
 RETRACTED = "retracted"
-MAX_COMPARED = 1000
-"""Facts a new flow is compared with, at most: the warnings are hints, not a census."""
-MAX_PLACES_SEARCHED = 200
-"""Places the duplicate search names in its query at most (a batch naming more, say a
-whole country's cities, reads every fact of its periods instead)."""
-_VERB_AFTER_RETRACTION = {
-    EventType.fact_corroborated.value: "corroborated",
-    EventType.fact_corrected.value: "corrected",
-    EventType.fact_retracted.value: "retracted again",
-}
 
 
-def _pointer(index: int, count: int, *path: str | int) -> tuple[str | int, ...]:
-    return ("events", index, *path) if count > 1 else path
-
-
-@dataclass
-class Target:
-    type: str
-    source_id: str
-    status: str
-
-
-@dataclass(frozen=True)
-class _Flow:
-    """A dispatch or repatriation of an append, as the duplicate search compares it (and,
-    for the flows after it in the same append, as a row `PeriodSearch` finds)."""
-
-    index: int
-    event: NewEvent
-    summary: dict[str, Any]
-
-    @property
-    def type(self) -> str:
-        return self.event.type
-
-    @property
-    def source_id(self) -> str:
-        return self.event.source_id
-
-    @property
-    def places(self) -> list[str]:
-        places: str = self.summary["place_ids"]
-        return places.split()
-
-    @property
-    def period_start(self) -> date | None:
-        start: date | None = self.summary["period_start"]
-        return start
-
-    @property
-    def period_end(self) -> date | None:
-        end: date | None = self.summary["period_end"]
-        return end
-
-    @property
-    def period(self) -> Period:
-        return (self.period_start, self.period_end)
-
-    @property
-    def days(self) -> int:
-        """How long its period is (0 without one)."""
-        start, end = self.period
-        return (end - start).days if start and end else 0
-
-    @property
-    def count(self) -> tuple[int | None, int | None]:
-        return (self.summary["count_min"], self.summary["count_max"])
-
-
-@dataclass
-class FactRules:
-    """Implements the store's `AppendRules` for the meaning of facts."""
-
-    gazetteer: Gazetteer
-    _recorded_sources: set[str] = dataclasses.field(default_factory=set, init=False, repr=False)
-    """Sources cited by committed events. A source, once recorded, is never removed
-    (the log is append-only), so an append citing only these asks the database nothing."""
-
-    def check(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
-        self._check_sources(conn, events)
-        return self._check_targets(conn, events)
-
-    def _check_sources(self, conn: Connection, events: Sequence[NewEvent]) -> None:
-        cited = {e.source_id for e in events}
-        known = cited & self._recorded_sources
-        if unseen := cited - known:
-            known.update(
-                conn.execute(
-                    select(STREAMS.c.source_id).where(STREAMS.c.source_id.in_(unseen))
-                ).scalars()
-            )
-        for index, event in enumerate(events):
-            if event.opens_stream:
-                if event.source_id in known:
-                    raise SourceAlreadyRecorded(
-                        f"The source {event.source_id!r} is recorded already; "
-                        "record a correction to change it.",
-                        pointer=_pointer(index, len(events), "data", "source_id"),
-                    )
-                known.add(event.source_id)
-            elif event.source_id not in known:
-                raise UnknownSource(
-                    f"No source {event.source_id!r} is recorded: record it first with "
-                    "a source.recorded event.",
-                    pointer=_pointer(index, len(events), "provenance", "source_id"),
-                )
-
-    def _check_targets(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
-        target_ids = {UUID(e.data["target_event_id"]) for e in events if e.type in META_TYPES}
-        targets = _targets(conn, target_ids)
-        checked: list[NewEvent] = []
-        for index, event in enumerate(events):
-            if event.type not in META_TYPES:
-                checked.append(event)
-                continue
-            where = _pointer(index, len(events), "data", "target_event_id")
-            target_id = UUID(event.data["target_event_id"])
-            target = targets.get(target_id)
-            if target is None:
-                raise UnknownTarget(
-                    f"No fact event has the id {target_id}: a {event.type} targets a recorded "
-                    "fact (not a correction, retraction or corroboration).",
-                    pointer=where,
-                )
-            if target.status == RETRACTED:
-                raise TargetRetracted(
-                    f"The fact {target_id} was retracted; a retracted fact cannot be "
-                    f"{_VERB_AFTER_RETRACTION[event.type]}.",
-                    pointer=where,
-                )
-            if event.type == EventType.fact_corroborated and event.source_id == target.source_id:
-                raise SelfCorroboration(
-                    f"The fact {target_id} was reported by {target.source_id!r} itself: a "
-                    "corroboration cites another source that reports the same fact.",
-                    pointer=_pointer(index, len(events), "provenance", "source_id"),
-                )
-            if event.type == EventType.fact_retracted:
-                target.status = RETRACTED  # a later event in this batch sees it
-            if event.type == EventType.fact_corrected:
-                event = self._normalised_correction(event, target, index, len(events))
-            checked.append(event)
-        return checked
-
-    def _normalised_correction(
-        self, event: NewEvent, target: Target, index: int, count: int
-    ) -> NewEvent:
-        model = PAYLOAD_TYPES[EventType(target.type)]
-        where = _pointer(index, count, "data", "replacement")
-        try:
-            replacement = model.model_validate(event.data["replacement"])
-        except ValidationError as invalid:
-            first = invalid.errors()[0]
-            location = [*where, *first["loc"]]
-            cause = (first.get("ctx") or {}).get("error")
-            if isinstance(cause, FieldValueError):
-                location.append(cause.field)
-            raise InvalidReplacement(
-                f"The replacement is not a valid {target.type} payload: {first['msg']}",
-                pointer=location,
-            ) from None
-        replacement = resolve_payload_places(replacement, self.gazetteer, where)
-        if target.type == EventType.source_recorded and (
-            getattr(replacement, "source_id", None) != target.source_id
-        ):
-            raise InvalidReplacement(
-                "A correction of a source keeps its source_id.", pointer=(*where, "source_id")
-            )
-        data = {**event.data, "replacement": replacement.model_dump(mode="json")}
-        return dataclasses.replace(event, data=data)
-
-    def warnings(
-        self, conn: Connection, events: Sequence[NewEvent], ids: Sequence[UUID]
-    ) -> list[AppendWarning]:
-        flows = [
-            _Flow(index, event, _summary(event.type, event.data))
-            for index, event in enumerate(events)
-            if event.type in FLOW_TYPES
-        ]
-        if not flows:
-            return []
-        # One query for the whole batch, not one per event (see period_search.py).
-        search = PeriodSearch.fetch(
-            conn,
-            [(f.type, f.period) for f in flows],
-            self._related_places(f.places for f in flows),
-        )
-        found: list[AppendWarning] = []
-        for new in flows:
-            candidates = (
-                row
-                for row in search.overlapping(new.type, new.period)
-                if row.source_id != new.source_id
-            )
-            named: set[UUID] = set()  # a fact found by two of its places is named once
-            for row in islice(candidates, MAX_COMPARED):
-                if row.event_id not in named and self._may_repeat(
-                    new, (row.place_ids or "").split(), row.count_min, row.count_max
-                ):
-                    named.add(row.event_id)
-                    found.append(AppendWarning(index=new.index, possible_duplicate_of=row.event_id))
-        found += self._repeats_in_the_batch(flows, ids)
-        return found
-
-    def _repeats_in_the_batch(
-        self, flows: Sequence[_Flow], ids: Sequence[UUID]
-    ) -> list[AppendWarning]:
-        """Each flow against the flows before it in the same append: a desk sending two
-        sources' accounts of one dispatch together is warned as if it had sent them one
-        after the other (at most MAX_COMPARED each, as for stored facts)."""
-        dated = sorted((f for f in flows if f.period_start), key=lambda f: f.period[0] or date.min)
-        batch = PeriodSearch.of(dated, max((f.days for f in dated), default=0))
-        found: list[AppendWarning] = []
-        for new in flows:
-            candidates = (
-                old
-                for old in batch.overlapping(new.type, new.period)
-                if old.index < new.index and old.source_id != new.source_id
-            )
-            for old in islice(candidates, MAX_COMPARED):
-                if self._may_repeat(new, old.places, *old.count):
-                    found.append(
-                        AppendWarning(index=new.index, possible_duplicate_of=ids[old.index])
-                    )
-        return found
-
-    def _may_repeat(
-        self, new: _Flow, places: list[str], count_min: int | None, count_max: int | None
-    ) -> bool:
-        """Could `new` and a fact of these places and count be the same workers? (Their
-        periods overlap, and their sources differ: the caller's part.)"""
-        return self._places_overlap(new.places, places) and _overlap(
-            new.count, (count_min, count_max)
-        )
-
-    def _places_overlap(self, ours: Iterable[str], theirs: Iterable[str]) -> bool:
-        """Could two lists of places hold the same workers?
-
-        A place overlaps itself and everything inside it: Russia overlaps Moscow,
-        Primorsky Krai overlaps Vladivostok. Two cities of one country do not.
-        """
-        our_lines = [self._lineage(p) for p in ours]
-        their_lines = [self._lineage(p) for p in theirs]
-        return any(a[0] in b or b[0] in a for a in our_lines for b in their_lines)
-
-    def _related_places(self, place_lists: Iterable[list[str]]) -> set[str] | None:
-        """Every place a fact could share workers with one of these: each place, what
-        contains it and what it contains. None (no filter) when they are too many to list."""
-        related: set[str] = set()
-        for place_id in (p for places in place_lists for p in places):
-            related.update(self._lineage(place_id))
-            with suppress(KeyError):  # an id a later gazetteer dropped has none
-                related.update(self.gazetteer.descendants(place_id))
-            if len(related) > MAX_PLACES_SEARCHED:
-                return None
-        return related
-
-    def _lineage(self, place_id: str) -> tuple[str, ...]:
-        """The place, then every place that contains it, up to its country."""
-        try:
-            return (place_id, *self.gazetteer.ancestors(place_id))
-        except KeyError:  # an id a later gazetteer dropped still overlaps itself
-            return (place_id,)
-
-    def committed(self, events: Sequence[RecordedEvent]) -> None:
-        self._recorded_sources.update(e.source_id for e in events)
+class FactsUpdater(WriteOnlyRules):
+    """Implements the log's `AppendRules` for the `facts` table (it checks nothing)."""
 
     def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         new_facts = [fact_row(e) for e in events if e.type not in META_TYPES]
@@ -317,7 +37,7 @@ class FactRules:
         # One UPDATE statement for all corrections and one for all retractions (a
         # rebuild replays thousands at a time), each run over its rows in log order;
         # a fact retracted after a correction in the same batch ends up retracted.
-        corrected_types = _targets(
+        corrected_types = fact_targets(
             conn,
             {
                 UUID(str(e.data["target_event_id"]))
@@ -331,7 +51,7 @@ class FactRules:
             if e.type == EventType.fact_corrected:
                 target = UUID(str(e.data["target_event_id"]))
                 replacement = e.data["replacement"]
-                summary = _summary(corrected_types[target].type, replacement)
+                summary = flow_summary(corrected_types[target].type, replacement)
                 kept = (
                     replacement
                     if corrected_types[target].type == EventType.source_recorded
@@ -378,22 +98,11 @@ def fact_row(event: LoggedEvent) -> dict[str, Any]:
         "source_id": event.source_id,
         "status": "active",
         "current_data": event.data if event.type == EventType.source_recorded else None,
-        **_summary(event.type, event.data),
+        **flow_summary(event.type, event.data),
     }
 
 
-def _targets(conn: Connection, ids: set[UUID]) -> dict[UUID, Target]:
-    if not ids:
-        return {}
-    rows = conn.execute(
-        select(FACTS.c.event_id, FACTS.c.type, FACTS.c.source_id, FACTS.c.status).where(
-            FACTS.c.event_id.in_(ids)
-        )
-    )
-    return {r.event_id: Target(r.type, r.source_id, r.status) for r in rows}
-
-
-def _summary(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+def flow_summary(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """The columns a duplicate check reads, for a flow; empty values otherwise."""
     if event_type not in FLOW_TYPES:
         return {
@@ -416,10 +125,3 @@ def _summary(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         "count_min": data["count"]["min"],
         "count_max": data["count"]["max"],
     }
-
-
-def _overlap(a: tuple[int | None, int | None], b: tuple[int | None, int | None]) -> bool:
-    """Do two [min, max] intervals (None max = open) share any number?"""
-    a_min, a_max = a[0] or 0, a[1]
-    b_min, b_max = b[0] or 0, b[1]
-    return (a_max is None or b_min <= a_max) and (b_max is None or a_min <= b_max)
