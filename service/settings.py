@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         description="Rendered views kept per process, in MiB (at a million events one "
         "view of every city is about 1.6 MB with its gzip copy).",
     )
+    warm_views_on_start: bool = Field(
+        default=True,
+        description="At start, fold the default view before `/readyz` answers ready, so "
+        "that the first reader does not wait for a fold of the whole log.",
+    )
     key_cache_seconds: float = Field(
         default=1.0,
         ge=0,
