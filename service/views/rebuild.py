@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, Table, delete, select
 from service.db.engine import SQLITE_BEGIN
 from service.domain.envelope import ReplayedEvent
 from service.log.append import AppendRules, lock_head
+from service.log.head import bump_views_generation
 from service.log.replayed import recorded_events
 from service.log.statistics import refresh_statistics
 from service.views.built_ahead import BuiltAhead, built_ahead, can_build_ahead
@@ -190,12 +191,15 @@ def _analyze(conn: Connection) -> None:
 
 
 def rebuild_projections(engine: Engine, rules: Sequence[AppendRules]) -> RebuildReport:
-    """Replace the derived tables by a replay of the log, holding off appends meanwhile."""
+    """Replace the derived tables by a replay of the log, holding off appends meanwhile.
+    It moves the views' generation on in the same transaction: every running process
+    computes its next view afresh, though the log's head has not moved."""
     started = time.perf_counter()
     writer = engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
     with writer as conn, conn.begin():
         head = lock_head(conn)
         count = _replay(conn, rules, head.position)
+        bump_views_generation(conn)
     _shrink_sqlite_wal(engine)
     return RebuildReport(count, time.perf_counter() - started)
 

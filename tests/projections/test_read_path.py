@@ -15,7 +15,7 @@ from service.db.migrate import alembic_config
 from service.domain.events import EventIn, EventInBase
 from service.ingest.submit import new_events
 from service.ledger import Ledger
-from service.log.head import HeadReader
+from service.log.head import HeadReader, ViewHead
 from service.views.cache import ViewCache
 from tests.factories import dispatch_body, source_body
 
@@ -149,9 +149,9 @@ class CountingHead(HeadReader):
 
     reads = 0
 
-    def read(self) -> int:
+    def read(self) -> ViewHead:
         self.reads += 1
-        return self.reads
+        return ViewHead(self.reads, 0)
 
 
 def test_callers_asking_together_share_a_head_read_and_later_ones_get_a_new_one(
@@ -160,8 +160,8 @@ def test_callers_asking_together_share_a_head_read_and_later_ones_get_a_new_one(
     head = CountingHead(ledger.engine)
 
     async def ask() -> tuple[list[int], int]:
-        together = await asyncio.gather(*[head.position() for _ in range(10)])
-        return list(together), await head.position()
+        together = await asyncio.gather(*[head.current() for _ in range(10)])
+        return [h.position for h in together], (await head.current()).position
 
     together, later = asyncio.run(ask())
     assert together == [1] * 10

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from service.api.serving.representations import conditional, represent, view_etag
 from service.api.serving.time_axes import TimeAxes
 from service.ledger import Ledger
+from service.log.head import read_view_head
 
 View = TypeVar("View", bound=BaseModel)
 
@@ -30,13 +31,14 @@ def serve_view(
     filename: str = "view",
 ) -> Response:
     """`compute(position, head)` runs only when neither the client nor the cache has it."""
-    position, head = axes.position(conn)
+    head = read_view_head(conn)  # with the views' generation: a rebuild is a change
+    position = axes.position_at(conn, head.position)
     etag = view_etag(request, head)
     if (not_modified := conditional(request, etag)) is not None:
         return not_modified
     today = datetime.now(UTC).date()  # views without as_of depend on the date too
     view = ledger.computed.get_or_compute(
-        (key, position, head, today), lambda: compute(position, head)
+        (key, position, head, today), lambda: compute(position, head.position)
     )
     return represent(
         request,

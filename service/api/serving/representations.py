@@ -1,7 +1,8 @@
 """One view, several forms: JSON, CSV, GeoJSON; with an ETag and 304s.
 
-The ETag is the head position the view was computed at plus the query, so a
-client that sends `If-None-Match` pays nothing while the log is unchanged.
+The ETag is the head the view was computed at (the log's position and the views'
+generation) plus the query, so a client that sends `If-None-Match` pays nothing
+while the log is unchanged, and gets the view anew after a rebuild.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from service.log.head import ViewHead
+
 CSV = "text/csv"
 GEOJSON = "application/geo+json"
 
 
-def view_etag(request: Request, head: int) -> str:
+def view_etag(request: Request, head: ViewHead) -> str:
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
     digest = hashlib.sha256(f"{request.url.path}?{query}".encode()).hexdigest()[:16]
-    return f'W/"{head}-{digest}"'
+    return f'W/"{head.position}.{head.generation}-{digest}"'
 
 
 def wanted_media_type(request: Request, offered: Iterable[str]) -> str:

@@ -321,13 +321,13 @@ async def deployments(
     # cache, all on the event loop. Only a view not yet computed at this head goes
     # to a thread and the database.
     names = parse_group_by(group_by)
-    head = await ledger.head.position()
+    head = await ledger.head.current()  # with the views' generation: a rebuild is a change
     etag = view_etag(request, head)
     if (cached := conditional(request, etag)) is not None:
         return cached
     query = DeploymentQuery(
         group_by=names,
-        position=head,  # until the time axes say otherwise (`_render_deployments`)
+        position=head.position,  # until the time axes say otherwise (`_render_deployments`)
         as_of=axes.as_of,
         period_from=period_from,
         period_to=period_to,

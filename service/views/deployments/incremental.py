@@ -15,7 +15,9 @@ Which groups changed is read from the log's own bookkeeping (`changed_groups`:
 rows made or ended, corroborations added, in (M, N]), so several processes on one
 database each carry their own views forward and agree. A view more than
 `MAX_STEP` events behind, one where many groups changed, or one over a correction
-of a source (it re-dates the source's rows in place) is folded whole.
+of a source (it re-dates the source's rows in place) is folded whole. A rebuild
+rewrites the rows without moving the log: the folds kept are of the views'
+generation they were read at (`read_views_generation`), and a newer one drops them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from datetime import date
 
 from sqlalchemy import Connection
 
+from service.log.head import read_views_generation
 from service.views.deployments.fold import (
     DeploymentGroup,
     DeploymentQuery,
@@ -82,6 +85,8 @@ class IncrementalFolds:
 
     def __init__(self) -> None:
         self._kept: OrderedDict[tuple[DeploymentQuery, date], list[_Folded]] = OrderedDict()
+        self._generation = 0
+        """The views' generation every fold kept was read at."""
         self._lock = threading.Lock()
 
     def fold(
@@ -92,8 +97,13 @@ class IncrementalFolds:
         if query.countries is not None or query.place_ids is not None or query.month:
             return fold_view(conn, query, as_of)
         question = (replace(query, position=0), as_of)
+        # Read before the rows: a fold is never older than the generation it is kept under.
+        generation = read_views_generation(conn)
         with self._lock:
-            kept = self._kept.get(question, [])
+            if generation > self._generation:  # rebuilt since: what is kept is not
+                self._kept.clear()
+                self._generation = generation
+            kept = self._kept.get(question, []) if generation == self._generation else []
             earlier = max(
                 (f for f in kept if f.position <= query.position),
                 key=lambda f: f.position,
@@ -105,6 +115,8 @@ class IncrementalFolds:
         if groups is None:
             groups = fold_view(conn, query, as_of)
         with self._lock:
+            if generation != self._generation:  # read before a rebuild another fold has seen
+                return dict(groups)
             kept = [f for f in self._kept.get(question, []) if f.position != query.position]
             self._kept[question] = [*kept, _Folded(query.position, groups)][-KEPT_PER_QUESTION:]
             self._kept.move_to_end(question)
