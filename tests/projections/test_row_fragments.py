@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.v1.deployments import compute_view, view_json
 from service.ledger import Ledger
 from service.log.append import read_head
 from service.views.deployments.fold import DeploymentQuery
+from service.views.deployments.queries import deployments_json, deployments_view
 from tests.factories import dispatch_body
 
 
@@ -18,8 +18,10 @@ def both_ways(ledger: Ledger, query: DeploymentQuery) -> tuple[bytes, bytes]:
     with ledger.engine.connect() as conn:
         head = read_head(conn).position
         query = DeploymentQuery(**{**query.__dict__, "position": head})
-        whole = compute_view(conn, ledger.gazetteer, query, head, ledger.folds)
-        pieced = view_json(conn, ledger.gazetteer, query, head, ledger.folds, ledger.row_fragments)
+        whole = deployments_view(conn, ledger.gazetteer, query, head, ledger.folds)
+        pieced = deployments_json(
+            conn, ledger.gazetteer, query, head, ledger.folds, ledger.row_fragments
+        )
     return whole.model_dump_json().encode(), pieced
 
 

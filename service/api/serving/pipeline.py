@@ -1,50 +1,110 @@
-"""The steps every projection endpoint takes: position, ETag, 304, cache, form."""
+"""The one read pipeline: every view endpoint parses its question, then calls `serve_view`.
+
+The steps: the head (one shared read, on the event loop), the ETag and a 304 when
+the client holds this version, the rendered bytes from the cache when another
+request asked the same, and only then a thread, a connection, the position the
+time axes name, the view computed and rendered in the form the client asked for.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fastapi import Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
-from service.api.serving.representations import conditional, represent, view_etag
+from service.api.serving.repeated_reads import file_for_repeats
+from service.api.serving.representations import (
+    Rendered,
+    conditional,
+    offered_media_types,
+    render,
+    view_etag,
+    wanted_media_type,
+)
 from service.api.serving.time_axes import TimeAxes
 from service.ledger import Ledger
-from service.log.head import read_view_head
 
 View = TypeVar("View", bound=BaseModel)
 
+JSON = "application/json"
 
-def serve_view(
+
+@dataclass(frozen=True)
+class Forms(Generic[View]):
+    """The forms a view comes in besides JSON, and how its JSON may be made faster."""
+
+    csv_rows: Callable[[View], Iterable[Mapping[str, Any]]] | None = None
+    geojson: Callable[[View], dict[str, Any]] | None = None
+    filename: str = "view"
+    json: Callable[[Connection, int, int], bytes] | None = None
+    """`json(conn, position, head)`: exactly `compute(…).model_dump_json()`, made without
+    the model (a large view's rows kept as JSON; a test holds the two paths equal)."""
+    gzip: bool = False
+    """Keep a gzip copy (views that run to megabytes)."""
+
+    def offered(self) -> list[str]:
+        return offered_media_types(csv=self.csv_rows is not None, geojson=self.geojson is not None)
+
+
+async def serve_view(
     request: Request,
-    conn: Connection,
     ledger: Ledger,
     axes: TimeAxes,
     key: Hashable,
-    compute: Callable[[int, int], View],
-    *,
-    csv_rows: Callable[[View], Iterable[Mapping[str, Any]]] | None = None,
-    geojson: Callable[[View], dict[str, Any]] | None = None,
-    filename: str = "view",
+    compute: Callable[[Connection, int, int], View],
+    forms: Forms[View] | None = None,
 ) -> Response:
-    """`compute(position, head)` runs only when neither the client nor the cache has it."""
-    head = read_view_head(conn)  # with the views' generation: a rebuild is a change
-    position = axes.position_at(conn, head.position)
+    """`compute(conn, position, head)` runs only when neither the client nor the cache
+    has the view at this head; `key` names the question (the endpoint and its parameters
+    other than the time axes)."""
+    forms = forms or Forms()
+    head = await ledger.head.current()  # with the views' generation: a rebuild is a change
     etag = view_etag(request, head)
     if (not_modified := conditional(request, etag)) is not None:
         return not_modified
+    media_type = wanted_media_type(request, forms.offered())
     today = datetime.now(UTC).date()  # views without as_of depend on the date too
-    view = ledger.computed.get_or_compute(
-        (key, position, head, today), lambda: compute(position, head.position)
-    )
-    return represent(
-        request,
+    cache_key = (key, head, today, axes.known_at, axes.at_position, media_type)
+    rendered: Rendered | None = ledger.views.get(cache_key)
+    if rendered is None:
+        rendered = await run_in_threadpool(
+            ledger.views.get_or_compute,
+            cache_key,
+            lambda: _rendered(ledger, axes, head.position, compute, forms, media_type),
+        )
+    file_for_repeats(ledger, request, head, rendered)
+    return rendered.response(etag, request)
+
+
+def _rendered(
+    ledger: Ledger,
+    axes: TimeAxes,
+    head: int,
+    compute: Callable[[Connection, int, int], View],
+    forms: Forms[View],
+    media_type: str,
+) -> Rendered:
+    with ledger.engine.connect() as conn:
+        position = axes.position_at(conn, head)
+        if media_type == JSON and forms.json is not None:
+            rendered = Rendered(forms.json(conn, position, head), media_type)
+            return rendered.compressed() if forms.gzip else rendered
+        # Not cached as a model, only as bytes: a large view's tens of thousands of
+        # objects, kept, would make the garbage collector walk them all again and again
+        # (seen: 100-170 ms pauses).
+        view = compute(conn, position, head)
+    csv_rows, geojson = forms.csv_rows, forms.geojson
+    rendered = render(
+        media_type,
         view,
-        etag,
         csv_rows=(lambda: csv_rows(view)) if csv_rows else None,
         geojson=(lambda: geojson(view)) if geojson else None,
-        filename=filename,
+        filename=forms.filename,
     )
+    return rendered.compressed() if forms.gzip else rendered

@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
 from service.api.serving.time_axes import MAX_POSITION
-from service.api.v1.deployments import DeploymentRow, compute_view, parse_group_by
+from service.api.v1.deployments import parse_group_by
 from service.domain.envelope import RecordedEvent
 from service.domain.moments import Timestamp
 from service.log.positions import position_known_at, resolve_position
 from service.log.read import read_events_at
 from service.views.deployments.fold import DeploymentQuery, changed_positions
+from service.views.deployments.queries import DeploymentRow, deployments_view
 
 router = APIRouter(prefix="/v1/changes", tags=["deployments"])
 
@@ -75,10 +76,10 @@ def changes(
     if since is not None:
         start = position_known_at(conn, since)
     start = min(start, end)
-    before = compute_view(
+    before = deployments_view(
         conn, ledger.gazetteer, DeploymentQuery(group_by=names, position=start), head, ledger.folds
     )
-    after = compute_view(
+    after = deployments_view(
         conn, ledger.gazetteer, DeploymentQuery(group_by=names, position=end), head, ledger.folds
     )
     old = {_row_key(r, names): r for r in before.rows}

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from service.domain.events import EventType
+from service.domain.payloads import FxRateReported
+from service.domain.readers import read_payload_as
 from service.views.facts.history import FactVersion
 
 CENT = Decimal("0.01")
@@ -18,6 +20,7 @@ class ReportedRate:
     quote: str
     rate: Decimal
     as_of: date
+    text: str | None
     fact: FactVersion
 
 
@@ -32,14 +35,16 @@ class Conversion:
 def reported_rates(facts: list[FactVersion]) -> list[ReportedRate]:
     return [
         ReportedRate(
-            base=str(f.data["base"]),
-            quote=str(f.data["quote"]),
-            rate=Decimal(str(f.data["rate"])),
-            as_of=date.fromisoformat(str(f.data["as_of"])),
+            base=reported.base,
+            quote=reported.quote,
+            rate=reported.rate,
+            as_of=reported.as_of,
+            text=reported.text,
             fact=f,
         )
         for f in facts
         if f.event.type == EventType.fx_rate_reported
+        for reported in [read_payload_as(FxRateReported, f.data)]
     ]
 
 

@@ -1,0 +1,200 @@
+"""The deployments view as a reader gets it: one row per group, with honest bounds.
+
+`deployments_view` folds (through `IncrementalFolds`, which carries a folded view
+forward by the groups an append changed) and names each group's place from the
+gazetteer. `deployments_json` is the same view as JSON, put together from each
+row's JSON kept (`RowFragments`): byte for byte `deployments_view(…).model_dump_json()`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
+
+from service.domain.envelope import RecordedEvent
+from service.domain.intervals import Bounds
+from service.gazetteer import Gazetteer
+from service.log.read import read_events_at
+from service.views.deployments.fold import DeploymentGroup, DeploymentQuery, facts_behind
+from service.views.deployments.incremental import IncrementalFolds
+from service.views.deployments.row_json import RowFragments, with_rows
+
+
+class Range(BaseModel):
+    """Honest bounds: `null` is an open bound; `best` is null unless every part had one."""
+
+    min: int | None
+    best: int | None
+    max: int | None
+    best_complete: bool
+
+    @classmethod
+    def of(cls, bounds: Bounds) -> Range:
+        return cls(
+            min=bounds.min, best=bounds.best, max=bounds.max, best_complete=bounds.best_complete
+        )
+
+    def bounds(self) -> Bounds:
+        return Bounds(self.min, self.best, self.max)
+
+
+class PlaceSummary(BaseModel):
+    place_id: str
+    name: str
+    kind: str
+    country: str
+    lat: float
+    lon: float
+    controlled_by: str | None = None
+
+
+class SharedCountOut(BaseModel):
+    """A count the report gave for several places at once; no place gets a split."""
+
+    event_id: UUID
+    count: Range
+    partners: list[str] = Field(
+        description="The other groups sharing it, e.g. `ru-moscow/civilian`."
+    )
+
+
+class DeploymentRow(BaseModel):
+    country: str | None = None
+    place: PlaceSummary | None = None
+    affiliation: str | None = None
+    dispatched: Range
+    repatriated: Range
+    net_flow: Range = Field(
+        description="dispatched − repatriated, as an interval; may be negative."
+    )
+    estimated_present: Range | None = Field(
+        description="The latest reported stock at or before the date, plus the net flows "
+        "reported after it, clamped at 0; null where no stock was ever reported."
+    )
+    estimate_as_of: date | None = None
+    shared: list[SharedCountOut]
+    shared_total: int = Field(description="How many shared counts this row takes part in.")
+    events: int = Field(description="Fact and corroboration events behind this row.")
+    sources: int = Field(description="Distinct sources behind this row.")
+    first_reported: date | None
+    last_reported: date | None
+    events_url: str = Field(description="The events behind this row.")
+
+
+class DeploymentsView(BaseModel):
+    group_by: list[str]
+    as_of: date | None
+    position: int = Field(description="The log position this view reflects.")
+    head: int = Field(description="The log's head position now.")
+    rows: list[DeploymentRow]
+
+
+def place_summary(gazetteer: Gazetteer, place_id: str) -> PlaceSummary | None:
+    place = gazetteer.get(place_id)
+    if place is None:
+        return None
+    return PlaceSummary(
+        place_id=place.id,
+        name=place.name,
+        kind=place.kind,
+        country=place.country,
+        lat=place.lat,
+        lon=place.lon,
+        controlled_by=place.controlled_by,
+    )
+
+
+def _row(group: DeploymentGroup, gazetteer: Gazetteer, events_url: str) -> DeploymentRow:
+    place_id = group.key.get("place")
+    return DeploymentRow(
+        country=group.key.get("country"),
+        place=place_summary(gazetteer, place_id) if place_id else None,
+        affiliation=group.key.get("affiliation"),
+        dispatched=Range.of(group.dispatched.bounds),
+        repatriated=Range.of(group.repatriated.bounds),
+        net_flow=Range.of(group.net_flow),
+        estimated_present=Range.of(group.estimated_present) if group.estimated_present else None,
+        estimate_as_of=group.estimate_as_of,
+        shared=[
+            SharedCountOut(event_id=s.fact_id, count=Range.of(s.bounds), partners=s.partners)
+            for s in group.shared
+        ],
+        shared_total=group.shared_total,
+        events=group.events,
+        sources=group.sources,
+        first_reported=group.first_reported,
+        last_reported=group.last_reported,
+        events_url=events_url,
+    )
+
+
+def _events_url(group: DeploymentGroup, position: int) -> str:
+    params = "&".join(f"{k}={v}" for k, v in group.key.items())
+    return f"/v1/deployments/events?{params}&at_position={position}"
+
+
+def _view(query: DeploymentQuery, head: int, rows: list[DeploymentRow]) -> DeploymentsView:
+    return DeploymentsView(
+        group_by=list(query.group_by),
+        as_of=query.as_of,
+        position=query.position,
+        head=head,
+        rows=rows,
+    )
+
+
+def folded_groups(
+    conn: Connection, query: DeploymentQuery, folds: IncrementalFolds
+) -> list[DeploymentGroup]:
+    """The groups `query` asks for, in key order (estimates on `as_of`, else today)."""
+    groups = folds.fold(conn, query, query.as_of or datetime.now(UTC).date())
+    return [groups[key] for key in sorted(groups)]
+
+
+def deployments_view(
+    conn: Connection,
+    gazetteer: Gazetteer,
+    query: DeploymentQuery,
+    head: int,
+    folds: IncrementalFolds,
+) -> DeploymentsView:
+    rows = [
+        _row(group, gazetteer, _events_url(group, query.position))
+        for group in folded_groups(conn, query, folds)
+    ]
+    return _view(query, head, rows)
+
+
+def deployments_json(
+    conn: Connection,
+    gazetteer: Gazetteer,
+    query: DeploymentQuery,
+    head: int,
+    folds: IncrementalFolds,
+    fragments: RowFragments,
+) -> bytes:
+    """`deployments_view(…).model_dump_json()`, from the rows' JSON kept (`RowFragments`)."""
+
+    def make_row(group: DeploymentGroup, events_url: str) -> DeploymentRow:
+        return _row(group, gazetteer, events_url)
+
+    rows = [
+        fragments.row_json(group, _events_url(group, query.position), make_row)
+        for group in folded_groups(conn, query, folds)
+    ]
+    return with_rows(_view(query, head, []), rows)
+
+
+def events_behind(
+    conn: Connection, query: DeploymentQuery, key: dict[str, str], limit: int
+) -> list[RecordedEvent]:
+    """The fact events (in their current versions) behind the row `key` names."""
+    positions = facts_behind(conn, query, key, limit)
+    return [
+        event
+        for chunk in (positions[i : i + 500] for i in range(0, len(positions), 500))
+        for event in read_events_at(conn, chunk)
+    ]

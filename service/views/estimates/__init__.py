@@ -1,0 +1,1 @@
+"""Reported stocks of workers, beside the flows reported since."""

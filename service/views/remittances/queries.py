@@ -1,0 +1,136 @@
+"""Remittance quotas per affiliation, each with its amount in USD and the rate used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
+
+from service.domain.events import EventType
+from service.domain.payloads import RemittanceQuotaReported
+from service.domain.readers import read_payload_as
+from service.views.deployments.updater import source_report_date
+from service.views.facts.history import facts_at
+from service.views.remittances.conversion import ReportedRate, reported_rates, to_usd
+
+
+@dataclass(frozen=True)
+class RemittancesQuery:
+    as_of: date | None = None
+    """Quotas in effect by then, in USD at the rate of then (else today's)."""
+    affiliation: str | None = None
+
+
+class RateUsed(BaseModel):
+    base: str
+    quote: str
+    rate: Decimal
+    as_of: date
+    text: str | None
+    event_id: UUID
+    source_id: str
+
+    @classmethod
+    def of(cls, rate: ReportedRate) -> RateUsed:
+        return cls(
+            base=rate.base,
+            quote=rate.quote,
+            rate=rate.rate,
+            as_of=rate.as_of,
+            text=rate.text,
+            event_id=rate.fact.event.id,
+            source_id=str(rate.fact.event.provenance["source_id"]),
+        )
+
+
+class Quota(BaseModel):
+    event_id: UUID
+    source_id: str
+    sources: list[str] = Field(description="Its source and any corroborating sources.")
+    affiliation: str
+    organisation: str | None
+    amount: Decimal
+    currency: str
+    per: str
+    per_worker: bool
+    recipient: str | None
+    purpose: str | None
+    effective_from: date | None = Field(
+        description="The quota's period start, else its source's publication date."
+    )
+    usd: Decimal | None = Field(description="The amount in USD, rounded to the cent.")
+    usd_rate: RateUsed | None
+    usd_unavailable_reason: str | None
+    locator: str
+
+
+class RemittancesView(BaseModel):
+    as_of: date | None
+    position: int
+    head: int
+    quotas: list[Quota]
+
+
+def remittances_view(
+    conn: Connection, query: RemittancesQuery, position: int, head: int
+) -> RemittancesView:
+    facts = facts_at(
+        conn,
+        [
+            EventType.remittance_quota_reported.value,
+            EventType.fx_rate_reported.value,
+            EventType.source_recorded.value,
+        ],
+        position,
+    )
+    report_dates = {
+        str(f.data["source_id"]): source_report_date(f.data)
+        for f in facts
+        if f.event.type == EventType.source_recorded
+    }
+    rates = reported_rates(facts)
+    on = query.as_of or datetime.now(UTC).date()
+    quotas = []
+    for fact in facts:
+        if fact.event.type != EventType.remittance_quota_reported:
+            continue
+        quota = read_payload_as(RemittanceQuotaReported, fact.data)
+        source_id = str(fact.event.provenance["source_id"])
+        period = quota.period
+        effective = (
+            (period.start or period.end)
+            if period is not None and (period.start or period.end)
+            else report_dates.get(source_id)
+        )
+        if query.as_of is not None and effective is not None and effective > query.as_of:
+            continue
+        if query.affiliation is not None and quota.affiliation.value != query.affiliation:
+            continue
+        money = quota.amount
+        conversion = to_usd(money.amount, money.currency, on, rates)
+        quotas.append(
+            Quota(
+                event_id=fact.event.id,
+                source_id=source_id,
+                sources=fact.source_ids,
+                affiliation=quota.affiliation.value,
+                organisation=quota.organisation,
+                amount=money.amount,
+                currency=money.currency,
+                per=quota.per.value,
+                per_worker=quota.per_worker,
+                recipient=quota.recipient,
+                purpose=quota.purpose,
+                effective_from=effective,
+                usd=conversion.usd,
+                usd_rate=RateUsed.of(conversion.rate) if conversion.rate else None,
+                usd_unavailable_reason=conversion.reason,
+                locator=str(fact.event.provenance["locator"]),
+            )
+        )
+    quotas.sort(key=lambda q: (q.affiliation, q.effective_from or date.min, str(q.event_id)))
+    return RemittancesView(as_of=query.as_of, position=position, head=head, quotas=quotas)

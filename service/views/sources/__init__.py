@@ -1,0 +1,1 @@
+"""Sources: the documents facts were taken from, each with its facts."""

@@ -1,0 +1,1 @@
+"""Official statements, quoted verbatim."""
