@@ -49,6 +49,9 @@ class Ledger:
     row_fragments: RowFragments = field(default_factory=RowFragments)
     """Deployments rows as JSON, while `folds` holds their groups."""
     head: HeadReader = field(init=False)
+    warming_up: str | None = None
+    """What the process is warming at start (`service.app`), until it is done: `/readyz`
+    answers 503 with it meanwhile."""
 
     def __post_init__(self) -> None:
         self.head = HeadReader(self.engine)

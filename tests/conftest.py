@@ -188,6 +188,9 @@ def settings(database_url: str) -> Settings:
         bootstrap_admin=False,
         secret_key="test-secret",
         db_pool_size=5,
+        # Each test asks its own first questions; warming is tested on its own
+        # (tests/api/test_warm_start.py).
+        warm_views_on_start=False,
     )
 
 

@@ -33,7 +33,9 @@ def healthz() -> Health:
     responses=problem_responses(503),
 )
 def readyz(ledger: LedgerDep) -> Health | JSONResponse:  # JSONResponse: a problem
-    """Ready when the database answers and its schema is at the newest migration."""
+    """Ready when the database answers, its schema is at the newest migration, and the
+    process has warmed its default view (`LEDGER_WARM_VIEWS_ON_START`): until then a
+    reader would wait for a fold of the whole log."""
     try:
         with ledger.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -42,4 +44,6 @@ def readyz(ledger: LedgerDep) -> Health | JSONResponse:  # JSONResponse: a probl
         return problem_response(503, "The database does not answer.")
     if not at_head:
         return problem_response(503, "The database schema is not at the newest migration.")
+    if (warming := ledger.warming_up) is not None:
+        return problem_response(503, f"Warming up: {warming}.")
     return Health(status="ready")
