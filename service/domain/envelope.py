@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from service.domain.payloads import Payload
+from service.domain.readers import read_payload
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -40,6 +43,15 @@ class RecordedEvent(BaseModel):
         """The source the event cites (also its own column in the log)."""
         return str(self.provenance["source_id"])
 
+    @property
+    def payload(self) -> Payload:
+        """The payload typed (read anew at each call: keep it rather than ask twice)."""
+        return read_payload(self.type, self.schema_version, self.data)
+
+    def logged(self) -> LoggedEvent:
+        """What the rules keeping the derived tables read of it, its payload typed."""
+        return LoggedEvent(self.id, self.position, self.type, self.source_id, self.payload)
+
     def hashed_fields(self) -> dict[str, Any]:
         return {
             "id": str(self.id),
@@ -58,34 +70,37 @@ class RecordedEvent(BaseModel):
         }
 
 
-class LoggedEvent(Protocol):
+class LoggedEvent(NamedTuple):
     """What the derived tables are made of: the part of a recorded event that the rules
-    keeping them read. A replay reads only this much of the log (see `ReplayedEvent`)."""
-
-    @property
-    def id(self) -> UUID: ...
-
-    @property
-    def position(self) -> int: ...
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def data(self) -> dict[str, Any]: ...
-
-    @property
-    def source_id(self) -> str: ...
-
-
-class ReplayedEvent(NamedTuple):
-    """A `LoggedEvent` as a replay reads it back from the log: five columns, not the
-    whole envelope (whose other half a replay would decode and then never look at).
-    A tuple, made from a row by one C call: a frozen dataclass's `__init__` cost a
-    replay of a million events half a second more."""
+    keeping them read, its payload typed. An append gives the rules the payload ingest
+    validated; a replay reads it from the log (`ReplayedEvent.logged`)."""
 
     id: UUID
     position: int
     type: str
+    source_id: str
+    payload: Payload
+
+
+class ReplayedEvent(NamedTuple):
+    """An event as a replay reads it back from the log: six columns, not the whole
+    envelope (whose other half a replay would decode and then never look at). A tuple,
+    made from a row by one C call: a frozen dataclass's `__init__` cost a replay of a
+    million events half a second more."""
+
+    id: UUID
+    position: int
+    type: str
+    schema_version: int
     data: dict[str, Any]
     source_id: str
+
+    def logged(self) -> LoggedEvent:
+        """The event with its payload typed (and upcast: see `domain/readers.py`)."""
+        return LoggedEvent(
+            self.id,
+            self.position,
+            self.type,
+            self.source_id,
+            read_payload(self.type, self.schema_version, self.data),
+        )

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from service.domain.events import PAYLOAD_TYPES
-from service.domain.payloads import Payload
+from service.domain.payloads import FactCorrected, FactCorroborated, FactRetracted, Payload
 
 Upcaster = Callable[[Mapping[str, Any]], dict[str, Any]]
 """A stored payload of one version → the same payload as the next version's dict."""
@@ -82,3 +82,26 @@ READER = PayloadReader(models={str(t): m for t, m in PAYLOAD_TYPES.items()}, upc
 def read_payload(type: str, schema_version: int, data: Mapping[str, Any]) -> Payload:
     """The typed payload of a stored event (see `PayloadReader.read`)."""
     return READER.read(type, schema_version, data)
+
+
+P = TypeVar("P", bound=Payload)
+
+MetaPayload = FactCorroborated | FactCorrected | FactRetracted
+"""The payloads of events about another fact (`META_TYPES`): each names its target."""
+
+
+def read_payload_as(model: type[P], data: Mapping[str, Any], schema_version: int = 1) -> P:
+    """A stored payload known to be of `model`'s type (a view that selected its events by
+    type, or a derived table that keeps one type's payloads), typed as such."""
+    event_type = next(t for t, m in PAYLOAD_TYPES.items() if m is model)
+    payload = read_payload(event_type.value, schema_version, data)
+    assert isinstance(payload, model)
+    return payload
+
+
+def read_replacement(
+    correction: FactCorrected, target_type: str, schema_version: int = 1
+) -> Payload:
+    """The payload a correction puts in place of its target's (of the target's type).
+    Its schema version is the correction's own."""
+    return read_payload(target_type, schema_version, correction.replacement)

@@ -32,7 +32,9 @@ from service.domain.errors import (
     UnknownSource,
     UnknownTarget,
 )
-from service.domain.events import META_TYPES, PAYLOAD_TYPES, EventType
+from service.domain.events import PAYLOAD_TYPES, EventType
+from service.domain.payloads import FactCorrected
+from service.domain.readers import MetaPayload
 from service.gazetteer import Gazetteer
 from service.ingest.placing import resolve_payload_places
 from service.log.append import AppendWarning, NewEvent
@@ -144,15 +146,17 @@ class FactChecks:
                 )
 
     def _check_targets(self, conn: Connection, events: Sequence[NewEvent]) -> list[NewEvent]:
-        target_ids = {UUID(e.data["target_event_id"]) for e in events if e.type in META_TYPES}
+        target_ids = {
+            e.payload.target_event_id for e in events if isinstance(e.payload, MetaPayload)
+        }
         targets = fact_targets(conn, target_ids)
         checked: list[NewEvent] = []
         for index, event in enumerate(events):
-            if event.type not in META_TYPES:
+            if not isinstance(event.payload, MetaPayload):
                 checked.append(event)
                 continue
             where = _pointer(index, len(events), "data", "target_event_id")
-            target_id = UUID(event.data["target_event_id"])
+            target_id = event.payload.target_event_id
             target = targets.get(target_id)
             if target is None:
                 raise UnknownTarget(
@@ -174,18 +178,20 @@ class FactChecks:
                 )
             if event.type == EventType.fact_retracted:
                 target.status = RETRACTED  # a later event in this batch sees it
-            if event.type == EventType.fact_corrected:
-                event = self._normalised_correction(event, target, index, len(events))
+            if isinstance(event.payload, FactCorrected):
+                event = self._normalised_correction(
+                    event, event.payload, target, index, len(events)
+                )
             checked.append(event)
         return checked
 
     def _normalised_correction(
-        self, event: NewEvent, target: Target, index: int, count: int
+        self, event: NewEvent, correction: FactCorrected, target: Target, index: int, count: int
     ) -> NewEvent:
         model = PAYLOAD_TYPES[EventType(target.type)]
         where = _pointer(index, count, "data", "replacement")
         try:
-            replacement = model.model_validate(event.data["replacement"])
+            replacement = model.model_validate(correction.replacement)
         except ValidationError as invalid:
             first = invalid.errors()[0]
             location = [*where, *first["loc"]]
@@ -203,14 +209,18 @@ class FactChecks:
             raise InvalidReplacement(
                 "A correction of a source keeps its source_id.", pointer=(*where, "source_id")
             )
-        data = {**event.data, "replacement": replacement.model_dump(mode="json")}
-        return dataclasses.replace(event, data=data)
+        normalised = correction.model_copy(
+            update={"replacement": replacement.model_dump(mode="json")}
+        )
+        return dataclasses.replace(
+            event, payload=normalised, data=normalised.model_dump(mode="json")
+        )
 
     def warnings(
         self, conn: Connection, events: Sequence[NewEvent], ids: Sequence[UUID]
     ) -> list[AppendWarning]:
         flows = [
-            _Flow(index, event, flow_summary(event.type, event.data))
+            _Flow(index, event, flow_summary(event.payload))
             for index, event in enumerate(events)
             if event.type in FLOW_TYPES
         ]

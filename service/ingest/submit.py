@@ -21,6 +21,7 @@ def new_events(events: Sequence[EventInBase], gazetteer: Gazetteer) -> list[NewE
             NewEvent(
                 type=event.event_type.value,
                 schema_version=event.schema_version,
+                payload=payload,
                 data=payload.model_dump(mode="json"),
                 provenance=event.provenance.model_dump(mode="json"),
                 expected_version=event.expected_version,

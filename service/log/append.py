@@ -28,16 +28,19 @@ from service.domain.envelope import LoggedEvent, RecordedEvent
 from service.domain.errors import IdempotencyConflict, WrongExpectedVersion
 from service.domain.events import stream_of
 from service.domain.ids import Uuid7Source
+from service.domain.payloads import Payload
 from service.log.tables import EVENTS, IDEMPOTENCY, STREAMS
 from service.log.tables import LOG_HEAD as HEAD
 
 
 @dataclass(frozen=True)
 class NewEvent:
-    """An event ready to record: payload validated and normalised, JSON-ready."""
+    """An event ready to record: payload validated and normalised, typed (`payload`,
+    what the rules read) and as the JSON the log stores and hashes (`data`, its dump)."""
 
     type: str
     schema_version: int
+    payload: Payload
     data: dict[str, Any]
     provenance: dict[str, Any]
     expected_version: int | None = None
@@ -345,8 +348,12 @@ class EventStore:
         ids = EVENT_IDS.take(len(checked))
         warnings = [w for rule in self.rules for w in rule.warnings(conn, checked, ids)]
         recorded, head = self._write(conn, head, checked, ids, stamps)
+        logged = [
+            LoggedEvent(r.id, r.position, r.type, r.source_id, e.payload)
+            for r, e in zip(recorded, checked, strict=True)
+        ]
         for rule in self.rules:
-            rule.apply(conn, recorded)
+            rule.apply(conn, logged)
         return recorded, warnings, head
 
     def _checked(self, conn: Connection, events: Sequence[NewEvent]) -> Sequence[NewEvent]:

@@ -1,4 +1,4 @@
-"""The log as a replay reads it: five columns of each event (`ReplayedEvent`), in order."""
+"""The log as a replay reads it: six columns of each event (`ReplayedEvent`), in order."""
 
 from __future__ import annotations
 

@@ -97,8 +97,9 @@ def restore(
             for event in chunk:
                 chain.check(event)
             _write(conn, chunk)
+            logged = [event.logged() for event in chunk]
             for rule in store.rules:
-                rule.apply(conn, chunk)
+                rule.apply(conn, logged)
             progress(len(chunk))
         conn.execute(
             update(LOG_HEAD)

@@ -68,7 +68,7 @@ class BuiltAhead:
     facts: list[Any]  # each row's values, in `FACT_COLUMNS` order
     flows: list[Any]  # each row's values, in `FLOW_COLUMNS` order (lists, once received)
     longest_days: int
-    others: list[ReplayedEvent]
+    others: list[ReplayedEvent]  # as read from the log: sent as JSON, typed on arrival
     events: int
 
     def apply(self, conn: Connection, rules: Sequence[AppendRules]) -> None:
@@ -82,8 +82,9 @@ class BuiltAhead:
                 row[_REPORTED_ON] = iso.get(row[_SOURCE])
             insert_values(conn, FLOWS, FLOW_COLUMNS, self.flows)
         if self.others:
+            logged = [event.logged() for event in self.others]
             for rule in rules:
-                rule.apply(conn, self.others)
+                rule.apply(conn, logged)
 
 
 def can_build_ahead(conn: Connection, rules: Sequence[AppendRules], head: int) -> bool:
@@ -173,7 +174,9 @@ _ORJSON, _JSON, _FAILED = b"O", b"J", b"E"
 
 
 def _encoded(built: BuiltAhead) -> bytes:
-    others = [[e.id.hex, e.position, e.type, e.data, e.source_id] for e in built.others]
+    others = [
+        [e.id.hex, e.position, e.type, e.schema_version, e.data, e.source_id] for e in built.others
+    ]
     chunk = [built.facts, built.flows, built.longest_days, others, built.events]
     try:
         return _ORJSON + orjson.dumps(chunk)
@@ -194,12 +197,11 @@ def _built(events: list[ReplayedEvent], fact_values: Any, flow_values: Any) -> B
         if event.type in META_TYPES:  # the rules' own
             built.others.append(event)
             continue
-        fact = fact_row(event)
+        logged = event.logged()
+        fact = fact_row(logged)
         periods.append((fact["period_start"], fact["period_end"]))
         built.facts.append(fact_values(fact))
-        made = contribution_rows(
-            event.id, event.position, event.type, event.data, event.source_id, None
-        )
+        made = contribution_rows(logged.id, logged.position, logged.payload, logged.source_id, None)
         built.flows.extend(map(flow_values, made))
     built.longest_days = longest_of(periods)
     return built

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, delete, select
 
 from service.db.engine import SQLITE_BEGIN
-from service.domain.envelope import ReplayedEvent
+from service.domain.envelope import LoggedEvent
 from service.log.append import AppendRules, lock_head
 from service.log.head import bump_views_generation
 from service.log.replayed import recorded_events
@@ -77,7 +77,7 @@ def _replay(conn: Connection, rules: Sequence[AppendRules], head: int) -> int:
 class _LogChunk:
     """Events of the log, for the rules to apply."""
 
-    logged: list[ReplayedEvent]
+    logged: list[LoggedEvent]
 
     @property
     def events(self) -> int:
@@ -104,7 +104,7 @@ def _chunks(
 def _log_chunks(conn: Connection, head: int) -> Iterator[_LogChunk]:
     after = 0
     while events := recorded_events(conn, after, head, CHUNK):
-        yield _LogChunk(events)
+        yield _LogChunk([event.logged() for event in events])
         after = events[-1].position
 
 

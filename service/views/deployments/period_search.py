@@ -75,7 +75,7 @@ _FACTS_SEARCHED = (
     FACTS.c.count_min,
     FACTS.c.count_max,
 )
-_FLOW_KIND = {t: kind for t, (kind, _) in COUNTED_TYPES.items() if kind != "estimate"}
+_FLOW_KIND = {t: kind for t, kind in COUNTED_TYPES.items() if kind != "estimate"}
 """The row kind of each flow type, as the projection rows are written."""
 # The same columns from a fact's current rows in `flow_contributions`, one per place.
 _FLOWS_SEARCHED = (

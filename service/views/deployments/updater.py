@@ -7,7 +7,7 @@ same code over the whole log.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,59 +18,71 @@ from sqlalchemy import Connection, bindparam, literal_column, select, update
 from service.db.bulk import insert_rows
 from service.domain.envelope import LoggedEvent
 from service.domain.events import EventType
+from service.domain.payloads import (
+    FactCorrected,
+    FactCorroborated,
+    FactRetracted,
+    Payload,
+    SourceRecorded,
+    WorkersDispatched,
+    WorkersRepatriated,
+    WorkforceEstimated,
+)
+from service.domain.readers import MetaPayload, read_payload_as, read_replacement
 from service.log.append import WriteOnlyRules
 from service.views.deployments.tables import CORROBORATIONS, FLOWS
 from service.views.facts.tables import FACTS
 
-# event type → (kind of contribution, the payload field holding its places)
-COUNTED_TYPES: dict[str, tuple[str, str]] = {
-    EventType.workers_dispatched.value: ("dispatched", "destinations"),
-    EventType.workers_repatriated.value: ("repatriated", "from_places"),
-    EventType.workforce_estimated.value: ("estimate", "place"),
+# event type → the kind of contribution its facts make
+COUNTED_TYPES: dict[str, str] = {
+    EventType.workers_dispatched.value: "dispatched",
+    EventType.workers_repatriated.value: "repatriated",
+    EventType.workforce_estimated.value: "estimate",
 }
+
+CountedPayload = WorkersDispatched | WorkersRepatriated | WorkforceEstimated
 
 
 def contribution_rows(
     fact_id: UUID,
     position: int,
-    event_type: str,
-    data: dict[str, Any],
+    payload: Payload,
     source_id: str,
     reported_on: date | None,
 ) -> list[dict[str, Any]]:
     """One row per place of a counted fact; none for other facts."""
-    if event_type not in COUNTED_TYPES:
-        return []
-    kind, places_field = COUNTED_TYPES[event_type]
-    places = data[places_field]
-    places = places if isinstance(places, list) else [places]
-    if kind == "estimate":
-        start, end = date.fromisoformat(data["as_of"]), None
-    else:
-        period = data["period"]
-        start = date.fromisoformat(period.get("start") or period["end"])
-        end = date.fromisoformat(period["end"]) if period.get("end") else None
-    count = data["count"]
-    place_ids = [place["place_id"] for place in places]
-    countries = [place["country"] for place in places]
+    start: date | None
+    end: date | None
+    match payload:
+        case WorkersDispatched(destinations=places, period=period):
+            kind, start, end = "dispatched", period.start or period.end, period.end
+        case WorkersRepatriated(from_places=places, period=period):
+            kind, start, end = "repatriated", period.start or period.end, period.end
+        case WorkforceEstimated(place=place, as_of=as_of):
+            kind, places, start, end = "estimate", [place], as_of, None
+        case _:
+            return []
+    count = payload.count
+    place_ids = [place.place_id for place in places]
+    countries = [place.country for place in places]
     return [
         {
             "fact_id": fact_id,
             "position": position,
             "superseded_at": None,
             "kind": kind,
-            "place_id": place["place_id"],
-            "country": place["country"],
-            "affiliation": data.get("affiliation") or "unknown",
+            "place_id": place.place_id,
+            "country": place.country,
+            "affiliation": payload.affiliation.value,
             "places_in_fact": len(places),
             "distinct_places": len(set(place_ids)),
             "distinct_countries": len(set(countries)),
-            "first_of_place": place_ids.index(place["place_id"]) == index,
-            "first_of_country": countries.index(place["country"]) == index,
+            "first_of_place": place_ids.index(place.place_id) == index,
+            "first_of_country": countries.index(place.country) == index,
             "first_of_fact": index == 0,
-            "count_min": count["min"],
-            "count_best": count.get("best"),
-            "count_max": count.get("max"),
+            "count_min": count.min,
+            "count_best": count.best,
+            "count_max": count.max,
             "period_start": start,
             "period_end": end,
             "source_id": source_id,
@@ -80,10 +92,14 @@ def contribution_rows(
     ]
 
 
-def source_report_date(source: dict[str, Any]) -> date | None:
+def published_date(source: SourceRecorded) -> date | None:
     """When a source was published: this edition's date, else its original's."""
-    published = source.get("published_on") or (source.get("original") or {}).get("published_on")
-    return date.fromisoformat(published) if published else None
+    return source.published_on or (source.original.published_on if source.original else None)
+
+
+def source_report_date(source: Mapping[str, Any]) -> date | None:
+    """`published_date` of a stored `source.recorded` payload."""
+    return published_date(read_payload_as(SourceRecorded, source))
 
 
 @dataclass
@@ -109,20 +125,16 @@ class ProjectionRules(WriteOnlyRules):
             if event.type in COUNTED_TYPES:
                 source_id = event.source_id
                 made = contribution_rows(
-                    event.id,
-                    event.position,
-                    event.type,
-                    event.data,
-                    source_id,
-                    dates.get(source_id),
+                    event.id, event.position, event.payload, source_id, dates.get(source_id)
                 )
                 rows += made
                 unended[event.id] = made
                 continue
-            if event.type not in META_EVENT_TYPES:
+            meta = event.payload
+            if not isinstance(meta, MetaPayload):
                 continue
-            target = UUID(str(event.data["target_event_id"]))
-            if event.type == EventType.fact_corroborated:
+            target = meta.target_event_id
+            if isinstance(meta, FactCorroborated):
                 corroborations.append(
                     {
                         "event_id": event.id,
@@ -133,7 +145,7 @@ class ProjectionRules(WriteOnlyRules):
                 )
                 continue
             target_type, source_id = targets[target]
-            if target_type == EventType.source_recorded and event.type == EventType.fact_corrected:
+            if target_type == EventType.source_recorded and isinstance(meta, FactCorrected):
                 redated.add(source_id)
             if target_type not in COUNTED_TYPES:
                 continue
@@ -143,14 +155,11 @@ class ProjectionRules(WriteOnlyRules):
                     row["superseded_at"] = event.position
             else:  # its current rows are stored (the check refuses anything after a retraction)
                 stored_ended.setdefault(target, event.position)
-            if event.type == EventType.fact_corrected:
-                replacement = event.data["replacement"]
-                assert isinstance(replacement, dict)
+            if isinstance(meta, FactCorrected):
                 made = contribution_rows(
                     target,
                     event.position,
-                    target_type,
-                    replacement,
+                    read_replacement(meta, target_type),
                     source_id,
                     dates.get(source_id),
                 )
@@ -187,9 +196,9 @@ META_EVENT_TYPES = frozenset(
 def _targets(conn: Connection, events: Sequence[LoggedEvent]) -> dict[UUID, tuple[str, str]]:
     """The type and source of each fact a correction or retraction in `events` targets."""
     wanted = {
-        UUID(str(e.data["target_event_id"]))
+        e.payload.target_event_id
         for e in events
-        if e.type in (EventType.fact_corrected, EventType.fact_retracted)
+        if isinstance(e.payload, FactCorrected | FactRetracted)
     }
     found: dict[UUID, tuple[str, str]] = {}
     ids = list(wanted)

@@ -14,7 +14,9 @@ from uuid import UUID
 from sqlalchemy import Connection
 
 from service.domain.envelope import RecordedEvent
-from service.domain.events import META_TYPES, EventType
+from service.domain.events import META_TYPES
+from service.domain.payloads import FactCorrected, FactRetracted, Payload
+from service.domain.readers import MetaPayload, read_replacement
 from service.log.read import EventFilter, read_events
 
 PAGE = 5000
@@ -22,9 +24,11 @@ PAGE = 5000
 
 @dataclass
 class FactVersion:
-    """A fact as it stands: its first event, its payload now, and what touched it."""
+    """A fact as it stands: its first event, its payload now (typed, and as the stored
+    JSON a response shows), and what touched it."""
 
     event: RecordedEvent
+    payload: Payload
     data: dict[str, Any]
     corrections: list[RecordedEvent] = field(default_factory=list)
     corroborations: list[RecordedEvent] = field(default_factory=list)
@@ -53,21 +57,23 @@ def fold_facts(events: Iterable[RecordedEvent], types: Iterable[str]) -> dict[UU
     kinds = set(types)
     facts: dict[UUID, FactVersion] = {}
     for event in events:
+        payload = event.payload
         if event.type in kinds:
-            facts[event.id] = FactVersion(event=event, data=dict(event.data))
+            facts[event.id] = FactVersion(event=event, payload=payload, data=dict(event.data))
             continue
-        target = UUID(str(event.data.get("target_event_id")))
+        if not isinstance(payload, MetaPayload):
+            continue
+        target = payload.target_event_id
         fact = facts.get(target)
         if fact is None:
             continue
-        if event.type == EventType.fact_corrected:
-            replacement = event.data["replacement"]
-            assert isinstance(replacement, dict)
-            fact.data = dict(replacement)
+        if isinstance(payload, FactCorrected):
+            fact.payload = read_replacement(payload, fact.event.type, event.schema_version)
+            fact.data = dict(payload.replacement)
             fact.corrections.append(event)
-        elif event.type == EventType.fact_retracted:
+        elif isinstance(payload, FactRetracted):
             del facts[target]
-        elif event.type == EventType.fact_corroborated:
+        else:
             fact.corroborations.append(event)
     return facts
 

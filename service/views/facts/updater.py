@@ -8,15 +8,22 @@ an append live in `service.ingest.checks`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, update
 
 from service.db.bulk import insert_rows
 from service.domain.envelope import LoggedEvent
 from service.domain.events import META_TYPES, EventType
+from service.domain.payloads import (
+    FactCorrected,
+    FactRetracted,
+    Payload,
+    SourceRecorded,
+    WorkersDispatched,
+    WorkersRepatriated,
+)
+from service.domain.readers import read_replacement
 from service.log.append import WriteOnlyRules
 from service.views.facts.longest_period import note_periods
 from service.views.facts.queries import fact_targets
@@ -39,30 +46,20 @@ class FactsUpdater(WriteOnlyRules):
         # a fact retracted after a correction in the same batch ends up retracted.
         corrected_types = fact_targets(
             conn,
-            {
-                UUID(str(e.data["target_event_id"]))
-                for e in events
-                if e.type == EventType.fact_corrected
-            },
+            {e.payload.target_event_id for e in events if isinstance(e.payload, FactCorrected)},
         )
         corrected: list[dict[str, Any]] = []
         retracted: list[dict[str, Any]] = []
         for e in events:
-            if e.type == EventType.fact_corrected:
-                target = UUID(str(e.data["target_event_id"]))
-                replacement = e.data["replacement"]
-                summary = flow_summary(corrected_types[target].type, replacement)
-                kept = (
-                    replacement
-                    if corrected_types[target].type == EventType.source_recorded
-                    else None
-                )
+            if isinstance(e.payload, FactCorrected):
+                target = e.payload.target_event_id
+                replacement = read_replacement(e.payload, corrected_types[target].type)
                 corrected.append(
-                    {"target": target, "new_data": kept}
-                    | {f"new_{name}": value for name, value in summary.items()}
+                    {"target": target, "new_data": kept_data(replacement)}
+                    | {f"new_{name}": value for name, value in flow_summary(replacement).items()}
                 )
-            elif e.type == EventType.fact_retracted:
-                retracted.append({"target": UUID(str(e.data["target_event_id"]))})
+            elif isinstance(e.payload, FactRetracted):
+                retracted.append({"target": e.payload.target_event_id})
         if corrected:
             columns = [
                 name.removeprefix("new_") for name in corrected[0] if name.startswith("new_")
@@ -97,31 +94,34 @@ def fact_row(event: LoggedEvent) -> dict[str, Any]:
         "type": event.type,
         "source_id": event.source_id,
         "status": "active",
-        "current_data": event.data if event.type == EventType.source_recorded else None,
-        **flow_summary(event.type, event.data),
+        "current_data": kept_data(event.payload),
+        **flow_summary(event.payload),
     }
 
 
-def flow_summary(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+def kept_data(payload: Payload) -> dict[str, Any] | None:
+    """The payload the `facts` table keeps as JSON: a source's (the views read its
+    publication date there), no other."""
+    return payload.model_dump(mode="json") if isinstance(payload, SourceRecorded) else None
+
+
+def flow_summary(payload: Payload) -> dict[str, Any]:
     """The columns a duplicate check reads, for a flow; empty values otherwise."""
-    if event_type not in FLOW_TYPES:
-        return {
-            "place_ids": None,
-            "period_start": None,
-            "period_end": None,
-            "count_min": None,
-            "count_max": None,
-        }
-    places = (
-        data["destinations"] if event_type == EventType.workers_dispatched else data["from_places"]
-    )
-    period = data["period"]
-    start = period.get("start") or period.get("end")
-    end = period.get("end") or period.get("start")
+    match payload:
+        case WorkersDispatched(destinations=places) | WorkersRepatriated(from_places=places):
+            period, count = payload.period, payload.count
+        case _:
+            return {
+                "place_ids": None,
+                "period_start": None,
+                "period_end": None,
+                "count_min": None,
+                "count_max": None,
+            }
     return {
-        "place_ids": " ".join(p["place_id"] for p in places),
-        "period_start": date.fromisoformat(start) if start else None,
-        "period_end": date.fromisoformat(end) if end else None,
-        "count_min": data["count"]["min"],
-        "count_max": data["count"]["max"],
+        "place_ids": " ".join(str(p.place_id) for p in places),
+        "period_start": period.start or period.end,
+        "period_end": period.end or period.start,
+        "count_min": count.min,
+        "count_max": count.max,
     }
