@@ -1,7 +1,8 @@
-"""A small cache of computed views, keyed by the log's head position.
+"""A small cache of computed views, keyed by the head (`service.log.head.ViewHead`).
 
-The key includes the head, so a view computed before an append is never
-served after it: several processes on one database can each cache safely.
+The key includes the head, the log's position and the views' generation, so a
+view computed before an append or a rebuild is never served after it: several
+processes on one database can each cache safely.
 A view is computed once however many requests ask for it at the same time:
 after an append, the first reader folds and the others wait for its answer.
 """
