@@ -7,8 +7,9 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from uuid6 import uuid7
 
 from service.access.tables import API_KEYS as KEYS
+from service.domain.clock import Clock, utc_now
 from service.domain.errors import LedgerError
 from service.log.tables import META
 
@@ -88,6 +90,10 @@ class KeyRing:
     engine: Engine
     secret: bytes
     cache_seconds: float = 1.0
+    clock: Clock = utc_now
+    """The time keys are created, revoked, used and checked for expiry at."""
+    monotonic_clock: Callable[[], float] = time.monotonic
+    """What `cache_seconds` is measured on."""
     _checked: dict[str, tuple[ApiKey, float]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -107,7 +113,7 @@ class KeyRing:
             "prefix": token[:11],
             "key_hash": self._digest(token),
             "scopes": " ".join(sorted(s.value for s in scopes)),
-            "created_at": datetime.now(UTC),
+            "created_at": self.clock(),
             "expires_at": expires_at,
             "last_used_at": None,
             "revoked_at": None,
@@ -148,7 +154,7 @@ class KeyRing:
             conn.execute(
                 update(KEYS)
                 .where(KEYS.c.id == key_id, KEYS.c.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC))
+                .values(revoked_at=self.clock())
             )
         key = self.get(key_id)
         if key is None:
@@ -159,10 +165,10 @@ class KeyRing:
         """The key behind a token if it is known, unrevoked and unexpired."""
         if not token.startswith(KEY_PREFIX):
             return None
-        now = datetime.now(UTC)
+        now = self.clock()
         digest = self._digest(token)
         cached = self._checked.get(digest)
-        if cached is not None and time.monotonic() - cached[1] < self.cache_seconds:
+        if cached is not None and self.monotonic_clock() - cached[1] < self.cache_seconds:
             return cached[0] if cached[0].usable_at(now) else None
         with self.engine.connect() as conn:
             row = conn.execute(select(KEYS).where(KEYS.c.key_hash == digest)).one_or_none()
@@ -172,7 +178,7 @@ class KeyRing:
             if not key.usable_at(now):
                 return None
             with self._lock:
-                self._checked[digest] = (key, time.monotonic())
+                self._checked[digest] = (key, self.monotonic_clock())
             if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
                 # End the read first: SQLite refuses at once (no busy wait) to turn a
                 # read into a write when another process has written since it began.
@@ -181,7 +187,7 @@ class KeyRing:
         return key
 
     def has_admin(self) -> bool:
-        return any(Scope.admin in k.scopes and k.usable_at(datetime.now(UTC)) for k in self.list())
+        return any(Scope.admin in k.scopes and k.usable_at(self.clock()) for k in self.list())
 
 
 def _touch(conn: Connection, key_id: UUID, now: datetime) -> None:

@@ -32,6 +32,7 @@ from service.log.verify import verify_chain
 from service.settings import Settings, get_settings
 from service.views.rebuild import (
     SHOWN_DIFFERENCES,
+    ReplayPlan,
     check_projections,
     rebuild_projections,
 )
@@ -134,8 +135,9 @@ def rebuild(
     """Recompute every derived view from the log (or, with --check, name any difference)."""
     ledger = build_ledger(get_settings())
     rules = derived_table_rules()
+    plan = ReplayPlan.of(ledger.settings)
     if check:
-        report = check_projections(ledger.engine, rules)
+        report = check_projections(ledger.engine, rules, plan)
         for difference in report.differences[:SHOWN_DIFFERENCES]:
             errors.print(difference)
         if report.differences:
@@ -143,7 +145,7 @@ def rebuild(
             raise typer.Exit(1)
         console.print(f"views match a rebuild of {report.events} events")
         return
-    report = rebuild_projections(ledger.engine, rules)
+    report = rebuild_projections(ledger.engine, rules, plan)
     console.print(
         f"rebuilt from {report.events} events in {report.seconds:.2f} s "
         f"({report.events_per_second:,.0f} events/s)"

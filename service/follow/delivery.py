@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 from uuid import UUID, uuid4
@@ -27,7 +27,9 @@ from uuid import UUID, uuid4
 import httpx
 from sqlalchemy import Connection, Engine, Select, delete, or_, select, update
 
+from service.db.backend import backend
 from service.db.engine import SQLITE_BEGIN
+from service.domain.clock import utc_now
 from service.domain.envelope import RecordedEvent
 from service.follow.signing import SIGNATURE_HEADER, signature_header
 from service.follow.tables import ACTIVE, FAILING, OUTBOX, SUBSCRIPTIONS
@@ -39,10 +41,6 @@ log = logging.getLogger(__name__)
 
 RETRIED_STATUSES = frozenset({408, 425, 429})
 USER_AGENT = "labor-ledger-webhooks/1"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -127,10 +125,7 @@ class DeliveryWorker:
                 return []
         immediate = self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         with immediate as conn, conn.begin():
-            query = _due(now, limit)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=OUTBOX)
-            rows = conn.execute(query).all()
+            rows = conn.execute(backend(conn).claimed(_due(now, limit), OUTBOX)).all()
             if not rows:
                 return []
             conn.execute(

@@ -17,6 +17,7 @@ import anyio.to_thread
 import psycopg
 from sqlalchemy import Engine
 
+from service.db.backend import backend
 from service.follow.notify import CHANNEL
 from service.log.append import read_head
 
@@ -69,7 +70,7 @@ class LogWatch:
         if self._task is None or self._task.done() or self._loop is not loop:
             # A new event loop (a test client's) gets a fresh watcher task.
             self._loop, self._changed = loop, asyncio.Event()
-            watch = self._listen if self._engine.dialect.name == "postgresql" else self._poll
+            watch = self._listen if backend(self._engine).notifies_commits else self._poll
             self._task = loop.create_task(watch(), name="ledger-log-watch")
         return self._current_event()
 

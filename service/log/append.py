@@ -15,15 +15,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, delete, insert, select, update
 
+from service.db.backend import Backend, backend
 from service.db.bulk import insert_rows
 from service.db.engine import SQLITE_BEGIN
 from service.domain.chain import event_hash
+from service.domain.clock import Clock, utc_now
 from service.domain.envelope import LoggedEvent, RecordedEvent
 from service.domain.errors import IdempotencyConflict, WrongExpectedVersion
 from service.domain.events import stream_of
@@ -185,6 +188,8 @@ class EventStore:
     engine: Engine
     rules: Sequence[AppendRules] = field(default_factory=list)
     idempotency_ttl: timedelta = timedelta(hours=48)
+    clock: Clock = utc_now
+    """The time events are recorded at (never before the head's: see `_write`)."""
     _queue: deque[_Waiting] = field(default_factory=deque, init=False, repr=False)
     _guard: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
     _writing: bool = field(default=False, init=False, repr=False)
@@ -385,7 +390,7 @@ class EventStore:
         versions = _advance_streams(conn, Counter(e.stream for e in events))
         # Never earlier than the events before: a clock set back must not reorder what
         # was known when (`known_at` relies on it: see projections/positions.py).
-        now = max(datetime.now(UTC), head.recorded_at or datetime.min.replace(tzinfo=UTC))
+        now = max(self.clock(), head.recorded_at or datetime.min.replace(tzinfo=UTC))
         position, prev_hash = head.position, head.hash
         recorded: list[RecordedEvent] = []
         for index, (event, (principal, idempotency_key)) in enumerate(
@@ -436,7 +441,7 @@ class EventStore:
         idempotency: IdempotencyRequest,
         result: AppendResult,
     ) -> None:
-        now = datetime.now(UTC)
+        now = self.clock()
         purge_expired_idempotency_keys(conn, now - self.idempotency_ttl)
         conn.execute(
             insert(IDEMPOTENCY).values(
@@ -456,7 +461,6 @@ def _pointer(index: int, count: int, *path: str | int) -> tuple[str | int, ...]:
 
 # Statements every append runs, built once: building one costs about as much as running it.
 _READ_HEAD = select(HEAD.c.position, HEAD.c.hash, HEAD.c.recorded_at).where(HEAD.c.id == 1)
-_LOCK_HEAD = _READ_HEAD.with_for_update()
 _MOVE_HEAD = (
     update(HEAD)
     .where(HEAD.c.id == 1)
@@ -474,10 +478,14 @@ _ADVANCE_STREAM = (
 )
 
 
+@cache  # built once per backend, as the statements above
+def _lock_head_of(chosen: Backend) -> Select[Any]:
+    return chosen.locked_for_append(_READ_HEAD)
+
+
 def lock_head(conn: Connection) -> Head:
     """Take the append lock (held to commit) and return the head."""
-    query = _LOCK_HEAD if conn.dialect.name == "postgresql" else _READ_HEAD
-    row = conn.execute(query).one()
+    row = conn.execute(_lock_head_of(backend(conn))).one()
     return Head(position=row.position, hash=row.hash, recorded_at=row.recorded_at)
 
 

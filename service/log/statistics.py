@@ -5,8 +5,8 @@ own. Without statistics SQLite guesses from the indexes alone, and a guess that
 suits a small ledger (read a group's rows through its index to save a sort) can
 read every row of a large one. So an append that takes the log past a power of
 two (1,024 events, 2,048, … : some twenty times in a million) refreshes them,
-sampling at most `ANALYSIS_LIMIT` rows per index, which takes milliseconds; a
-rebuild and a restore refresh them when they end.
+sampling a few thousand rows per index (`service.db.sqlite`), which takes
+milliseconds; a rebuild and a restore refresh them when they end.
 """
 
 from __future__ import annotations
@@ -16,25 +16,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from service.db.backend import backend
 from service.domain.envelope import LoggedEvent
 from service.log.append import WriteOnlyRules
 
-ANALYSIS_LIMIT = 2000
 FIRST_REFRESH = 1024
 
 
 def refresh_statistics(conn: Connection, tables: Sequence[str] = ()) -> None:
     """Analyze `tables` (every table when none are named), inside the caller's transaction."""
-    names = ", ".join(tables)
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"ANALYZE {names}")
-        return
-    conn.exec_driver_sql(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
-    if tables:
-        for name in tables:
-            conn.exec_driver_sql(f"ANALYZE {name}")
-    else:
-        conn.exec_driver_sql("ANALYZE")
+    backend(conn).refresh_statistics(conn, tables)
 
 
 def crosses_a_power_of_two(first: int, last: int) -> bool:
@@ -52,7 +43,7 @@ class SqliteStatistics(WriteOnlyRules):
     def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         if (
             events
-            and conn.dialect.name == "sqlite"
+            and not backend(conn).analyzes_by_itself
             and crosses_a_power_of_two(events[0].position, events[-1].position)
         ):
             refresh_statistics(conn)

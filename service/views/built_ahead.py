@@ -4,10 +4,15 @@ A replay turns the log into rows in one thread of Python, and SQLite writes them
 that same thread: the machine's other cores stay idle. Most events are plain facts
 whose rows depend on the event alone: its `facts` row (`fact_row`) and its flow rows
 (`contribution_rows`), all but their source's publication date. So for a log longer
-than `BUILT_AHEAD_FROM` events in a SQLite file, a second process reads the log and
-builds those rows, as the driver takes them, one chunk ahead; the replay writes them,
-dates the flow rows, and gives the chunk's other events (corrections, retractions,
-corroborations) to the rules as usual.
+than `rebuild_rows_built_ahead_from` events (a setting) in a SQLite file, a second
+process reads the log and builds those rows, as the driver takes them, one chunk ahead;
+the replay writes them, dates the flow rows, and gives the chunk's other events
+(corrections, retractions, corroborations) to the rules as usual.
+
+Which rules allow it is theirs to say (`RowsBuiltAhead`): each names the table its
+plain rows go to, and rows are built ahead only when the rules replayed are exactly
+those of the tables built here (`BUILT_HERE`). A rule that must see every event stops
+it: the replay then reads the log itself.
 
 Rows built ahead are written before the rules see the chunk's other events. A
 correction then finds the rows of a fact of its own chunk already stored and ends
@@ -30,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import orjson
@@ -44,15 +49,14 @@ from service.log.append import AppendRules
 from service.log.replayed import recorded_events
 from service.settings import Settings, sqlite_file
 from service.views.deployments.tables import FLOWS
-from service.views.deployments.updater import ProjectionRules, contribution_rows, report_dates
+from service.views.deployments.updater import contribution_rows, report_dates
 from service.views.facts.longest_period import longest_of, note_longest_period
 from service.views.facts.tables import FACTS
-from service.views.facts.updater import FactsUpdater, fact_row
+from service.views.facts.updater import fact_row
 
-BUILT_AHEAD_FROM = 100_000
-"""Logs of at least this many events have their plain rows built in a second process. It
-has to start and import the service first: its first chunk came 0.75 s after it was
-asked for, here. A replay of 100k events takes about 4 s."""
+BUILT_HERE = (FACTS.name, FLOWS.name)
+"""The tables whose plain rows the second process builds (`_built`): a fact's `facts` row
+(`fact_row`) and its flow rows (`contribution_rows`), the functions the rules call."""
 
 FACT_COLUMNS = tuple(c.name for c in FACTS.columns)
 FLOW_COLUMNS = tuple(c.name for c in FLOWS.columns if c.name != "id")  # numbered on insert
@@ -87,14 +91,28 @@ class BuiltAhead:
                 rule.apply(conn, logged)
 
 
-def can_build_ahead(conn: Connection, rules: Sequence[AppendRules], head: int) -> bool:
-    """A long log in a SQLite file, replayed by exactly the ledger's derived-table rules
-    (the rows built ahead are theirs)."""
-    kinds: list[type] = [type(rule) for rule in rules]
+@runtime_checkable
+class RowsBuiltAhead(Protocol):
+    """Rules whose rows for a plain fact (any event but a correction, retraction or
+    corroboration) depend on the event alone, one table's worth, built by this module's
+    functions for that table; in a replay with rows built ahead they see only the
+    chunk's other events."""
+
+    rows_built_ahead: str
+    """The table those rows go to, one of `BUILT_HERE`."""
+
+
+def can_build_ahead(
+    conn: Connection, rules: Sequence[AppendRules], head: int, *, from_events: int
+) -> bool:
+    """A log of at least `from_events` events in a SQLite file, replayed by rules that
+    each have their plain rows built ahead, together those of every table built here."""
+    tables = [rule.rows_built_ahead for rule in rules if isinstance(rule, RowsBuiltAhead)]
     return (
         _sqlite_file(conn) is not None
-        and head >= BUILT_AHEAD_FROM
-        and kinds == [FactsUpdater, ProjectionRules]
+        and head >= from_events
+        and len(tables) == len(rules)
+        and sorted(tables) == sorted(BUILT_HERE)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -301,13 +302,13 @@ def test_cli_creates_a_key_that_expires(cli_env: None, client: TestClient) -> No
 
 
 def test_a_key_revoked_by_another_process_stops_working_within_the_cache_window(
-    ledger: Ledger, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger, client: TestClient
 ) -> None:
     """Each process trusts a checked key for `LEDGER_KEY_CACHE_SECONDS`: a revocation
     made elsewhere (here: a second KeyRing, as another worker or the CLI would hold)
     takes effect once that window has passed, without a restart."""
     clock = [1000.0]
-    monkeypatch.setattr("service.access.keys.time.monotonic", lambda: clock[0])
+    ledger.keys = replace(ledger.keys, monotonic_clock=lambda: clock[0])
     key, token = ledger.keys.create("other-worker-desk", {Scope.events_write})
     assert client.post("/v1/events", json=source_body(), headers=bearer(token)).status_code == 201
     elsewhere = KeyRing(ledger.engine, ledger.keys.secret)
@@ -320,20 +321,11 @@ def test_a_key_revoked_by_another_process_stops_working_within_the_cache_window(
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_a_cached_key_is_still_refused_once_it_expires(
-    ledger: Ledger, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_cached_key_is_still_refused_once_it_expires(ledger: Ledger, client: TestClient) -> None:
     soon = datetime.now(UTC) + timedelta(seconds=30)
     _, token = ledger.keys.create("short-lived", {Scope.events_write}, expires_at=soon)
     assert client.post("/v1/events", json=source_body(), headers=bearer(token)).status_code == 201
-    frozen = soon + timedelta(seconds=1)
-
-    class Later(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
-            return frozen
-
-    monkeypatch.setattr("service.access.keys.datetime", Later)
+    ledger.keys = replace(ledger.keys, clock=lambda: soon + timedelta(seconds=1))
     response = client.post("/v1/events", json=source_body("after"), headers=bearer(token))
 
     assert response.status_code == 401

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import delete, insert, select, text
 from uuid6 import uuid7
 
-from service.db.bulk import COPY_FROM_ROWS, insert_rows
+from service.db.bulk import insert_rows
+from service.db.postgresql import COPY_FROM_ROWS
 from service.ledger import Ledger
 from service.views.deployments.tables import FLOWS
 

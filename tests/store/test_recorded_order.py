@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, text
@@ -13,6 +12,7 @@ from sqlalchemy.engine import make_url
 from uuid6 import uuid7
 
 from service.db.migrate import alembic_config
+from service.ledger import Ledger
 from service.log.positions import position_known_at
 from service.log.tables import EVENTS
 from tests.factories import dispatch_body, source_body
@@ -24,13 +24,8 @@ def stamp(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def set_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
-    class Clock(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
-            return moment
-
-    monkeypatch.setattr("service.log.append.datetime", Clock)
+def set_clock(ledger: Ledger, moment: datetime) -> None:
+    ledger.store.clock = lambda: moment
 
 
 def deployments_known_at(client: TestClient, moment: datetime) -> dict[str, Any]:
@@ -41,11 +36,11 @@ def deployments_known_at(client: TestClient, moment: datetime) -> dict[str, Any]
 
 
 def test_an_event_appended_after_the_clock_went_back_is_stamped_no_earlier_than_the_last(
-    client: TestClient, writer: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger, client: TestClient, writer: dict[str, str]
 ) -> None:
-    set_clock(monkeypatch, T0)
+    set_clock(ledger, T0)
     assert client.post("/v1/events", json=source_body(), headers=writer).status_code == 201
-    set_clock(monkeypatch, T0 - timedelta(hours=1))  # the clock is set back an hour
+    set_clock(ledger, T0 - timedelta(hours=1))  # the clock is set back an hour
 
     later = client.post("/v1/events", json=dispatch_body(), headers=writer)
 
@@ -57,11 +52,11 @@ def test_an_event_appended_after_the_clock_went_back_is_stamped_no_earlier_than_
 
 
 def test_known_at_sees_a_whole_batch_from_its_recording_time_and_none_of_it_before(
-    client: TestClient, writer: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger, client: TestClient, writer: dict[str, str]
 ) -> None:
-    set_clock(monkeypatch, T0)
+    set_clock(ledger, T0)
     client.post("/v1/events", json=source_body(), headers=writer)
-    set_clock(monkeypatch, T0 + timedelta(seconds=5))
+    set_clock(ledger, T0 + timedelta(seconds=5))
     batch = {"events": [dispatch_body() for _ in range(3)]}
     posted = client.post("/v1/events", json=batch, headers=writer)
     assert posted.status_code == 201, posted.text

@@ -34,6 +34,7 @@ from sqlalchemy import (
     true,
 )
 
+from service.db.backend import backend
 from service.domain.events import EventType
 from service.domain.intervals import Bounds, add, clamp_at_zero, subtract
 from service.log.tables import EVENTS
@@ -149,9 +150,7 @@ def _in_scope(query: DeploymentQuery) -> ColumnElement[Any]:
 
 
 def _month(conn: Connection) -> ColumnElement[str]:
-    if conn.dialect.name == "postgresql":
-        return func.to_char(FLOWS.c.period_start, "YYYY-MM")
-    return func.strftime("%Y-%m", FLOWS.c.period_start)
+    return backend(conn).year_month(FLOWS.c.period_start)
 
 
 def _time_filters(query: DeploymentQuery) -> list[ColumnElement[bool]]:
@@ -302,16 +301,13 @@ class _Sums:
 
 
 def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, DeploymentGroup]:
-    if conn.dialect.name == "postgresql":
-        # A fold sorts and hashes up to a row per fact; PostgreSQL's default 4 MB per
-        # sort spills that to disk. For this transaction only:
-        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+    backend(conn).prepare_large_fold(conn)
     with_groups, names, in_scope = _fact_groups(conn, query)
     g = with_groups.c
     keys = [g[name] for name in names]
     # SQLite sorts the rows for every GROUP BY: one sort, with the source in its key,
     # then sums per group here. PostgreSQL hashes: two small aggregations are faster.
-    by_source = conn.dialect.name != "postgresql"
+    by_source = backend(conn).sorts_for_group_by
     grouped = [g.kind, *keys, *([g.source_id] if by_source else [])]
     totals = select(*grouped, *_sums(g)).where(in_scope).group_by(*grouped)
     groups: dict[GroupKey, DeploymentGroup] = {}
@@ -364,9 +360,7 @@ def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, Deplo
 
 def _source_list(conn: Connection, source_id: Any) -> Any:
     """Source ids, comma-separated (no source id has a comma)."""
-    if conn.dialect.name == "postgresql":
-        return func.string_agg(source_id, literal_column("','"))
-    return func.group_concat(source_id)
+    return backend(conn).comma_joined(source_id)
 
 
 def _sources(

@@ -106,6 +106,8 @@ def source_report_date(source: Mapping[str, Any]) -> date | None:
 class ProjectionRules(WriteOnlyRules):
     """The store's `AppendRules` for the projection tables. Checks nothing itself."""
 
+    rows_built_ahead = FLOWS.name  # a plain fact's rows: `contribution_rows` (built_ahead.py)
+
     def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         """Rows for the batch, built in log order with a few queries for the whole batch
         (a rebuild replays thousands of events at a time): rows made in the batch are

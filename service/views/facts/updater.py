@@ -36,6 +36,8 @@ RETRACTED = "retracted"
 class FactsUpdater(WriteOnlyRules):
     """Implements the log's `AppendRules` for the `facts` table (it checks nothing)."""
 
+    rows_built_ahead = FACTS.name  # a plain fact's row is `fact_row` (views/built_ahead.py)
+
     def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         new_facts = [fact_row(e) for e in events if e.type not in META_TYPES]
         if new_facts:
