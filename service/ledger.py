@@ -21,14 +21,12 @@ from service.ingest.checks import FactChecks
 from service.log.append import AppendRules, EventStore
 from service.log.head import HeadReader
 from service.log.statistics import SqliteStatistics
-from service.settings import Settings
+from service.settings import DEFAULTS, Settings
 from service.views.cache import ViewCache
 from service.views.deployments.incremental import IncrementalFolds
 from service.views.deployments.row_json import RowFragments
 from service.views.deployments.updater import ProjectionRules
 from service.views.facts.updater import FactsUpdater
-
-COMPUTED_VIEWS = 16
 
 
 @dataclass
@@ -42,7 +40,7 @@ class Ledger:
     gazetteer: Gazetteer
     views: ViewCache
     """Rendered responses (bytes), by head and request: many, each a few objects."""
-    computed: ViewCache = field(default_factory=lambda: ViewCache(size=COMPUTED_VIEWS))
+    computed: ViewCache = field(default_factory=lambda: ViewCache(size=DEFAULTS.computed_views))
     """Computed views (models), by head and question: each holds tens of thousands of
     objects, which the garbage collector walks on every full collection, so few."""
     folds: IncrementalFolds = field(default_factory=IncrementalFolds)
@@ -69,7 +67,12 @@ def build_ledger(settings: Settings) -> Ledger:
     gazetteer = default_gazetteer()
     store = EventStore(
         engine,
-        rules=[FactChecks(gazetteer), *derived_table_rules(), OutboxRules(), SqliteStatistics()],
+        rules=[
+            FactChecks(gazetteer, duplicates_compared=settings.duplicates_compared),
+            *derived_table_rules(),
+            OutboxRules(),
+            SqliteStatistics(),
+        ],
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
     keys = KeyRing(
@@ -84,6 +87,13 @@ def build_ledger(settings: Settings) -> Ledger:
         keys=keys,
         gazetteer=gazetteer,
         views=ViewCache(weigh=_bytes_held, max_weight=settings.view_cache_mb * 2**20),
+        computed=ViewCache(size=settings.computed_views),
+        folds=IncrementalFolds(
+            max_step=settings.fold_carried_max_events,
+            max_changed=settings.fold_carried_max_groups,
+            kept_per_question=settings.folds_kept_per_question,
+            kept_questions=settings.folds_kept_questions,
+        ),
     )
 
 

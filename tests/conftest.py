@@ -180,8 +180,11 @@ def database_url(databases: DatabaseFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    """The test's settings; `@pytest.mark.settings(name=value, ...)` sets some of them."""
+    marked = request.node.get_closest_marker("settings")
     return Settings(
+        **(marked.kwargs if marked else {}),
         database_url=database_url,
         migrate_on_start=False,
         load_seed=False,

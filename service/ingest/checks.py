@@ -39,13 +39,12 @@ from service.gazetteer import Gazetteer
 from service.ingest.placing import resolve_payload_places
 from service.log.append import AppendWarning, NewEvent
 from service.log.tables import STREAMS
+from service.settings import DEFAULTS
 from service.views.deployments.period_search import PeriodSearch
 from service.views.facts.longest_period import Period
 from service.views.facts.queries import Target, fact_targets
 from service.views.facts.updater import FLOW_TYPES, RETRACTED, flow_summary
 
-MAX_COMPARED = 1000
-"""Facts a new flow is compared with, at most: the warnings are hints, not a census."""
 MAX_PLACES_SEARCHED = 200
 """Places the duplicate search names in its query at most (a batch naming more, say a
 whole country's cities, reads every fact of its periods instead)."""
@@ -112,6 +111,8 @@ class FactChecks:
     """Implements the log's `AppendRules` for the meaning of facts: checks and warnings."""
 
     gazetteer: Gazetteer
+    duplicates_compared: int = DEFAULTS.duplicates_compared
+    """Stored facts a new flow is compared with, at most (the setting of that name)."""
     _recorded_sources: set[str] = dataclasses.field(default_factory=set, init=False, repr=False)
     """Sources cited by committed events. A source, once recorded, is never removed
     (the log is append-only), so an append citing only these asks the database nothing."""
@@ -240,7 +241,7 @@ class FactChecks:
                 if row.source_id != new.source_id
             )
             named: set[UUID] = set()  # a fact found by two of its places is named once
-            for row in islice(candidates, MAX_COMPARED):
+            for row in islice(candidates, self.duplicates_compared):
                 if row.event_id not in named and self._may_repeat(
                     new, (row.place_ids or "").split(), row.count_min, row.count_max
                 ):
@@ -254,7 +255,7 @@ class FactChecks:
     ) -> list[AppendWarning]:
         """Each flow against the flows before it in the same append: a desk sending two
         sources' accounts of one dispatch together is warned as if it had sent them one
-        after the other (at most MAX_COMPARED each, as for stored facts)."""
+        after the other (at most `duplicates_compared` each, as for stored facts)."""
         dated = sorted((f for f in flows if f.period_start), key=lambda f: f.period[0] or date.min)
         batch = PeriodSearch.of(dated, max((f.days for f in dated), default=0))
         found: list[AppendWarning] = []
@@ -264,7 +265,7 @@ class FactChecks:
                 for old in batch.overlapping(new.type, new.period)
                 if old.index < new.index and old.source_id != new.source_id
             )
-            for old in islice(candidates, MAX_COMPARED):
+            for old in islice(candidates, self.duplicates_compared):
                 if self._may_repeat(new, old.places, *old.count):
                     found.append(
                         AppendWarning(index=new.index, possible_duplicate_of=ids[old.index])

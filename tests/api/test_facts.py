@@ -14,7 +14,6 @@ from httpx import Response
 from service.domain.counts import BOUNDS_RULES
 from service.domain.events import META_TYPES, EventType
 from service.domain.examples import event_examples
-from service.ingest import checks as facts
 from tests.factories import SOURCE_ID, dispatch_body, meta_body, source_body
 
 PROBLEM = "application/problem+json"
@@ -694,12 +693,12 @@ def test_no_warning_when_the_flows_cannot_be_the_same_workers(
 
 
 @pytest.mark.usefixtures("two_sources")
+@pytest.mark.settings(duplicates_compared=2)
 def test_a_duplicate_is_found_among_many_flows_elsewhere_in_its_period(
-    client: TestClient, writer: Headers, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, writer: Headers
 ) -> None:
     """Only a bounded number of facts is compared with a new one: those of places it could
     share workers with, not the first of every place in its period."""
-    monkeypatch.setattr(facts, "MAX_COMPARED", 2)
     # given flows to other cities, starting earlier in the period, and one to Moscow
     for day in ("2023-03-01", "2023-03-02", "2023-03-03"):
         period = {"start": day, "end": "2023-04-10"}

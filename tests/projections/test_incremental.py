@@ -175,12 +175,12 @@ def test_a_past_view_is_folded_once_and_does_not_hold_back_the_current_one(
     assert current == from_scratch(seeded, client)
 
 
+@pytest.mark.settings(folds_kept_questions=2)
 def test_only_the_last_questions_asked_are_kept(
-    seeded: Ledger, client: TestClient, folds_done: list[str], monkeypatch: pytest.MonkeyPatch
+    seeded: Ledger, client: TestClient, folds_done: list[str]
 ) -> None:
     """A client walking `as_of` day by day asks a new question each time: the folds kept
     stay bounded, the least recently asked going first."""
-    monkeypatch.setattr(incremental, "KEPT_QUESTIONS", 2)
     days = ["2023-04-01", "2023-04-02", "2023-04-03"]
     for day in days:
         rows(client, as_of=day)

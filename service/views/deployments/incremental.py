@@ -14,7 +14,7 @@ retraction), a stock came or a corroboration was added is folded again.
 Which groups changed is read from the log's own bookkeeping (`changed_groups`:
 rows made or ended, corroborations added, in (M, N]), so several processes on one
 database each carry their own views forward and agree. A view more than
-`MAX_STEP` events behind, one where many groups changed, or one over a correction
+`max_step` events behind, one where many groups changed, or one over a correction
 of a source (it re-dates the source's rows in place) is folded whole. A rebuild
 rewrites the rows without moving the log: the folds kept are of the views'
 generation they were read at (`read_views_generation`), and a newer one drops them.
@@ -30,6 +30,7 @@ from datetime import date
 from sqlalchemy import Connection
 
 from service.log.head import read_views_generation
+from service.settings import DEFAULTS
 from service.views.deployments.fold import (
     DeploymentGroup,
     DeploymentQuery,
@@ -41,17 +42,6 @@ from service.views.deployments.fold import (
     new_flows_after_stocks,
     sources_redated,
 )
-
-MAX_STEP = 10_000
-"""Events a view is carried forward over at most; further, a full fold is as quick."""
-MAX_CHANGED = 500
-"""Changed groups a view is carried forward with at most (a fold of them lists their keys)."""
-KEPT_PER_QUESTION = 4
-"""Folds kept per question, the latest positions asked: the head's, and a few past ones
-(`known_at`, `at_position`), which never change once folded."""
-KEPT_QUESTIONS = 64
-"""Questions kept, the last asked (a client walking `as_of` through ten years of days
-asks thousands, each a question of its own)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +73,19 @@ class IncrementalFolds:
     """The folded views of each question asked without a place or country filter, at the
     last few positions asked."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        max_step: int = DEFAULTS.fold_carried_max_events,
+        max_changed: int = DEFAULTS.fold_carried_max_groups,
+        kept_per_question: int = DEFAULTS.folds_kept_per_question,
+        kept_questions: int = DEFAULTS.folds_kept_questions,
+    ) -> None:
+        """The limits are the `fold_*` and `folds_*` settings (see `Settings`)."""
+        self.max_step = max_step
+        self.max_changed = max_changed
+        self.kept_per_question = kept_per_question
+        self.kept_questions = kept_questions
         self._kept: OrderedDict[tuple[DeploymentQuery, date], list[_Folded]] = OrderedDict()
         self._generation = 0
         """The views' generation every fold kept was read at."""
@@ -110,7 +112,7 @@ class IncrementalFolds:
                 default=None,
             )
         groups = None
-        if earlier is not None and query.position - earlier.position <= MAX_STEP:
+        if earlier is not None and query.position - earlier.position <= self.max_step:
             groups = self._carried_forward(conn, query, as_of, earlier)
         if groups is None:
             groups = fold_view(conn, query, as_of)
@@ -118,9 +120,11 @@ class IncrementalFolds:
             if generation != self._generation:  # read before a rebuild another fold has seen
                 return dict(groups)
             kept = [f for f in self._kept.get(question, []) if f.position != query.position]
-            self._kept[question] = [*kept, _Folded(query.position, groups)][-KEPT_PER_QUESTION:]
+            self._kept[question] = [*kept, _Folded(query.position, groups)][
+                -self.kept_per_question :
+            ]
             self._kept.move_to_end(question)
-            while len(self._kept) > KEPT_QUESTIONS:
+            while len(self._kept) > self.kept_questions:
                 self._kept.popitem(last=False)
         return dict(groups)
 
@@ -130,7 +134,9 @@ class IncrementalFolds:
         if earlier.position == query.position:
             return earlier.groups
         changes = changed_groups(conn, query.group_by, earlier.position, query.position)
-        if len(changes) > MAX_CHANGED or sources_redated(conn, earlier.position, query.position):
+        if len(changes) > self.max_changed or sources_redated(
+            conn, earlier.position, query.position
+        ):
             return None
         groups = {key: group for key, group in earlier.groups.items() if key not in changes}
         # A group with only new flow rows (the usual append: a new report) adds them to
