@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from service.ledger import Ledger
 from service.log.append import read_head
 from service.views.deployments.fold import DeploymentQuery
 from service.views.deployments.queries import deployments_json, deployments_view
+from service.views.deployments.row_json import with_rows
 from tests.factories import dispatch_body
 
 
@@ -55,3 +57,23 @@ def test_the_served_view_names_the_head_in_every_rows_events_url(
     assert client.post("/v1/events", json=dispatch_body(), headers=writer).status_code == 201
     view = client.get("/v1/deployments").json()
     assert {row["events_url"].rsplit("=", 1)[1] for row in view["rows"]} == {str(view["head"])}
+
+
+class RowsFirst(BaseModel):
+    rows: list[int]
+    head: int
+
+
+class RowsLast(BaseModel):
+    head: int
+    rows: list[int]
+
+
+def test_rows_are_spliced_only_into_a_view_that_declares_them_last() -> None:
+    pieces = [(b"1",), (b"2",)]
+    assert (
+        with_rows(RowsLast(head=3, rows=[]), pieces)
+        == RowsLast(head=3, rows=[1, 2]).model_dump_json().encode()
+    )
+    with pytest.raises(ValueError, match="rows last"):
+        with_rows(RowsFirst(rows=[], head=3), pieces)

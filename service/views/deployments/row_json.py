@@ -46,7 +46,8 @@ class RowFragments:
         if parts is None:
             rendered = make_row(group, _PLACEHOLDER).model_dump_json().encode()
             before, found, after = rendered.partition(_PLACEHOLDER_JSON)
-            assert found, "the row's events_url holds the placeholder"
+            if not found or _PLACEHOLDER_JSON in after:
+                raise ValueError("a row's JSON holds its events_url once, where it is split")
             parts = (before, after)
             with self._lock:
                 self._kept[group] = parts
@@ -55,10 +56,15 @@ class RowFragments:
 
 def with_rows(view_without_rows: BaseModel, rows: Sequence[tuple[bytes, ...]]) -> bytes:
     """The view's JSON, `rows` (its last field, empty in `view_without_rows`) filled in:
-    one join of every piece (a megabyte copied once, not once per piece)."""
+    one join of every piece (a megabyte copied once, not once per piece). pydantic writes
+    a model's fields in their declared order, so the JSON ends with its `rows`; a view
+    model with another field last is refused here, not served spliced wrongly."""
+    if list(type(view_without_rows).model_fields)[-1:] != ["rows"]:
+        raise ValueError(f"{type(view_without_rows).__name__} must declare rows last")
     head = view_without_rows.model_dump_json().encode()
     empty = b'"rows":[]}'
-    assert head.endswith(empty), "rows is the view's last field"
+    if not head.endswith(empty):
+        raise ValueError("the view to fill in has rows, or they are not written last")
     pieces = [head[: -len(empty)], b'"rows":[']
     for index, row in enumerate(rows):
         if index:
