@@ -3,7 +3,12 @@
 Written straight from the design and for clarity, not speed: replay the recorded
 events (the envelopes of `GET /v1/events`) up to a position, keep each fact as
 last corrected, drop retracted facts, then sum bounds per group. It shares no
-code with `service/projections`, so a mistake there cannot hide here too.
+code with the service, so a mistake there cannot hide here too.
+
+It reads the payloads as the desk SENT them, not as the service stored them: a
+count's bounds follow from its qualifier and number by DESIGN §1's rules (or are
+the desk's own, where it gave them), and a place's country and kind come from a
+small table of its own (`PLACES`), not from the service's gazetteer.
 
 Choices the design leaves open, made here as the SQL fold makes them:
 - a row's `events` and `sources` count the flows behind it and their
@@ -85,9 +90,69 @@ def clamped_at_zero(a: Interval) -> Interval:
     )
 
 
+def bounds_by_rule(qualifier: str, n: int | None) -> Interval:
+    """DESIGN §1: the bounds a qualifier and its number give (integer arithmetic)."""
+    if qualifier in ("hundreds", "thousands", "unknown"):
+        return {
+            "hundreds": Interval(200, None, 999),
+            "thousands": Interval(2000, None, 9999),
+            "unknown": Interval(1, None, None),
+        }[qualifier]
+    assert n is not None, f"{qualifier} needs a number"
+    return {
+        "exact": Interval(n, n, n),
+        "approximately": Interval(-(-9 * n // 10), n, 11 * n // 10),  # ⌈0.9n⌉, ⌊1.1n⌋
+        "at_least": Interval(n, None, None),
+        "more_than": Interval(n + 1, None, None),
+        "at_most": Interval(1, None, n),
+        "fewer_than": Interval(1, None, n - 1),
+    }[qualifier]
+
+
 def count_of(data: dict[str, Any]) -> Interval:
+    """The count's bounds: the desk's own where it sent any, else the qualifier's rule."""
     count = data["count"]
-    return Interval(count["min"], count.get("best"), count.get("max"))
+    if any(count.get(bound) is not None for bound in ("min", "best", "max")):
+        return Interval(count["min"], count.get("best"), count.get("max"))
+    return bounds_by_rule(count["qualifier"], count.get("number"))
+
+
+# --- places: a table of the reference's own -------------------------------------------
+
+# place_id → (country, kind, parent). An occupied place keeps its de jure country.
+PLACES: dict[str, tuple[str, str, str | None]] = {
+    "ru": ("RU", "country", None),
+    "ru-moscow": ("RU", "city", "ru"),
+    "ru-saint-petersburg": ("RU", "city", "ru"),
+    "ru-primorsky-krai": ("RU", "region", "ru"),
+    "ru-vladivostok": ("RU", "city", "ru-primorsky-krai"),
+    "cn": ("CN", "country", None),
+    "cn-liaoning": ("CN", "region", "cn"),
+    "cn-dandong": ("CN", "city", "cn-liaoning"),
+    "cn-shenyang": ("CN", "city", "cn-liaoning"),
+    "ua": ("UA", "country", None),
+    "ua-donetsk-oblast": ("UA", "region", "ua"),
+    "ua-donetsk": ("UA", "city", "ua-donetsk-oblast"),
+}
+
+
+def place_of(sent: dict[str, Any]) -> dict[str, Any]:
+    """A place as sent (`{"place_id": ...}`), with its country and kind."""
+    place_id = sent["place_id"]
+    country, kind, _ = PLACES[place_id]
+    return {"place_id": place_id, "country": country, "kind": kind}
+
+
+def within(place_id: str) -> frozenset[str]:
+    """The place and every place below it: a place filter is a region with its cities."""
+
+    def ancestors(of: str) -> Iterable[str]:
+        current: str | None = of
+        while current is not None:
+            yield current
+            current = PLACES[current][2]
+
+    return frozenset(p for p in PLACES if place_id in ancestors(p))
 
 
 # --- the facts in force at a position ----------------------------------------------------
@@ -107,10 +172,15 @@ class Fact:
     @property
     def places(self) -> list[dict[str, Any]]:
         if self.type == DISPATCHED:
-            return list(self.data["destinations"])
+            return [place_of(p) for p in self.data["destinations"]]
         if self.type == REPATRIATED:
-            return list(self.data["from_places"])
-        return [self.data["place"]]
+            return [place_of(p) for p in self.data["from_places"]]
+        return [self.place]
+
+    @property
+    def place(self) -> dict[str, Any]:
+        """A stock's one place."""
+        return place_of(self.data["place"])
 
     @property
     def date(self) -> date:
@@ -305,7 +375,7 @@ def _stock_counts_for(fact: Fact, group_by: Sequence[str]) -> bool:
     country (a country-level stock) in country rows."""
     if "place" in group_by:
         return True
-    return "country" in group_by and fact.data["place"]["kind"] == "country"
+    return "country" in group_by and fact.place["kind"] == "country"
 
 
 def fold_estimates(
@@ -317,9 +387,9 @@ def fold_estimates(
     for fact in ledger.facts.values():
         if fact.type != ESTIMATED or fact.date > on or not _stock_counts_for(fact, group_by):
             continue
-        if not (scope.takes(fact) and scope.inside(fact.data["place"])):
+        if not (scope.takes(fact) and scope.inside(fact.place)):
             continue
-        key = group_key(fact.data["place"], fact, group_by)
+        key = group_key(fact.place, fact, group_by)
         held = latest.get(key)
         if held is None or (fact.date, fact.version_position) > (
             held.date,
