@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from service.domain.payloads import Payload
-from service.domain.readers import read_payload
+from service.domain.readers import current_version, read_payload, upcast
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -47,6 +47,20 @@ class RecordedEvent(BaseModel):
     def payload(self) -> Payload:
         """The payload typed (read anew at each call: keep it rather than ask twice)."""
         return read_payload(self.type, self.schema_version, self.data)
+
+    def in_current_schema(self) -> RecordedEvent:
+        """The event with its payload upcast to its type's current schema version (and
+        `schema_version` saying so); the envelope, `hash` included, as recorded: the hash
+        is of the stored payload. A correction's `replacement` stays as recorded."""
+        current = current_version(self.type)
+        if self.schema_version >= current:
+            return self
+        return self.model_copy(
+            update={
+                "data": upcast(self.type, self.schema_version, self.data),
+                "schema_version": current,
+            }
+        )
 
     def logged(self) -> LoggedEvent:
         """What the rules keeping the derived tables read of it, its payload typed."""

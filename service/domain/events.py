@@ -96,6 +96,14 @@ PAYLOAD_TYPES: dict[EventType, type[Payload]] = {
     EventType.fact_retracted: FactRetracted,
 }
 
+PAYLOAD_VERSIONS: dict[EventType, int] = {
+    EventType.workers_dispatched: 2,
+    EventType.workers_repatriated: 2,
+}
+"""The current schema version of each payload type that has had more than one (every
+other type is at version 1). New events are recorded in it; `readers.py` upcasts older
+stored payloads to it."""
+
 META_TYPES = frozenset(
     {EventType.fact_corroborated, EventType.fact_corrected, EventType.fact_retracted}
 )
@@ -153,14 +161,56 @@ class SourceRecordedIn(EventInBase):
         return self
 
 
+FLOW_V2_FIELDS = ("status", "via")
+"""Fields a version 1 dispatch did not have (a repatriation also lacked `sector` and
+`transport`)."""
+
+FLOW_SCHEMA_VERSION_DESCRIPTION = (
+    "2, the current version (`status`, `via`; on repatriations also `sector`, "
+    "`transport`). A body without it is read as version 2; one that says 1 is a "
+    "version 1 body (no status: the flow happened), recorded as the version 2 it means."
+)
+
+
+def _v1_fields_only(
+    event: WorkersDispatchedIn | WorkersRepatriatedIn, v2_fields: tuple[str, ...]
+) -> None:
+    """A body that says it is version 1 holds no field of version 2; it is then recorded
+    as version 2, which is what it means (status completed, no route)."""
+    if event.schema_version == 1:
+        given = [name for name in v2_fields if name in event.data.model_fields_set]
+        if given:
+            raise FieldValueError(
+                "schema_version",
+                f"data.{given[0]} is a field of schema_version 2: send 2, or leave it out",
+            )
+        event.schema_version = 2
+
+
 class WorkersDispatchedIn(EventInBase):
     type: Literal["workers.dispatched"]
+    schema_version: Literal[1, 2] = Field(  # type: ignore[assignment]
+        default=2, description=FLOW_SCHEMA_VERSION_DESCRIPTION
+    )
     data: WorkersDispatched
+
+    @model_validator(mode="after")
+    def _recorded_as_v2(self) -> WorkersDispatchedIn:
+        _v1_fields_only(self, FLOW_V2_FIELDS)
+        return self
 
 
 class WorkersRepatriatedIn(EventInBase):
     type: Literal["workers.repatriated"]
+    schema_version: Literal[1, 2] = Field(  # type: ignore[assignment]
+        default=2, description=FLOW_SCHEMA_VERSION_DESCRIPTION
+    )
     data: WorkersRepatriated
+
+    @model_validator(mode="after")
+    def _recorded_as_v2(self) -> WorkersRepatriatedIn:
+        _v1_fields_only(self, (*FLOW_V2_FIELDS, "sector", "transport"))
+        return self
 
 
 class WorkforceEstimatedIn(EventInBase):

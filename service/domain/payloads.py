@@ -1,4 +1,6 @@
-"""The typed payload of each event type (schema version 1).
+"""The typed payload of each event type, in its current schema version (1; 2 for
+`workers.dispatched` and `workers.repatriated`, which gained `status` and `via`, and on
+repatriations `sector` and `transport`: `readers.py` reads stored version 1 payloads).
 
 Field names say what the report said; free-text fields keep its words.
 """
@@ -8,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, JsonValue, model_validator
@@ -44,6 +46,21 @@ class Transport(StrEnum):
     road = "road"
     sea = "sea"
     unknown = "unknown"
+
+
+class FlowStatus(StrEnum):
+    """How far a reported flow has gone. Only `completed` and `underway` are workers sent
+    (or sent home): a plan is shown apart and never counted as a flow."""
+
+    completed = "completed"
+    underway = "underway"
+    planned = "planned"
+    announced = "announced"
+
+    @property
+    def counted(self) -> bool:
+        """Does a flow of this status count in the flows, `net_flow` and stocks?"""
+        return self in (FlowStatus.completed, FlowStatus.underway)
 
 
 class EntryStatus(StrEnum):
@@ -117,6 +134,43 @@ class SourceRecorded(Payload):
     notes: LongText | None = None
 
 
+STATUS_DESCRIPTION = (
+    "`completed` (the default: it happened), `underway`, `planned` (an intention reported: "
+    '"will send", "selection finalised") or `announced` (an official says it will '
+    "happen). Only completed and underway flows are counted; plans are shown apart."
+)
+VIA_DESCRIPTION = "The route: transit places and border crossings, in order. Never counted."
+
+
+def _undated_period() -> Period:
+    return Period.model_validate({})
+
+
+def _status_field() -> Any:
+    return Field(default=FlowStatus.completed, description=STATUS_DESCRIPTION)
+
+
+def _via_field() -> Any:
+    return Field(default_factory=list, max_length=50, description=VIA_DESCRIPTION)
+
+
+def _period_field() -> Any:
+    return Field(
+        default_factory=_undated_period,
+        description="When it happened (or is to happen). Only a planned or announced flow "
+        "may have no date (`precision: unknown`, or no period).",
+    )
+
+
+def _dated_unless_planned(status: FlowStatus, period: Period) -> None:
+    if status.counted and not period.dated:
+        raise FieldValueError(
+            "period",
+            f"a {status.value} flow needs a start or an end date; only a planned or "
+            "announced one may have no date",
+        )
+
+
 class WorkersDispatched(Payload):
     """Workers sent abroad. Several destinations share one count: none gets a split."""
 
@@ -133,8 +187,15 @@ class WorkersDispatched(Payload):
     sector: Text | None = Field(default=None, examples=["construction"])
     transport: Transport = Transport.unknown
     entry_status: list[EntryStatus] = Field(default_factory=list, max_length=6)
-    period: Period
+    period: Period = _period_field()
+    status: FlowStatus = _status_field()
+    via: list[Place] = _via_field()
     notes: LongText | None = None
+
+    @model_validator(mode="after")
+    def _dated(self) -> WorkersDispatched:
+        _dated_unless_planned(self.status, self.period)
+        return self
 
 
 class WorkersRepatriated(Payload):
@@ -148,8 +209,31 @@ class WorkersRepatriated(Payload):
     reason: RepatriationReason = RepatriationReason.unknown
     reason_text: Text | None = None
     min_tenure_years: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
-    period: Period
+    period: Period = _period_field()
+    status: FlowStatus = _status_field()
+    sector: Text | None = Field(default=None, examples=["construction"])
+    transport: Transport = Transport.unknown
+    via: list[Place] = _via_field()
     notes: LongText | None = None
+
+    @model_validator(mode="after")
+    def _dated(self) -> WorkersRepatriated:
+        _dated_unless_planned(self.status, self.period)
+        return self
+
+
+def is_plan(payload: Payload) -> bool:
+    """Is this a planned or announced flow (never counted as workers sent)?"""
+    return isinstance(payload, WorkersDispatched | WorkersRepatriated) and (
+        not payload.status.counted
+    )
+
+
+def is_dated(payload: Payload) -> bool:
+    """Does this flow give a date (only a plan may give none)? True of other payloads."""
+    if isinstance(payload, WorkersDispatched | WorkersRepatriated):
+        return payload.period.dated
+    return True
 
 
 class WorkforceEstimated(Payload):

@@ -8,8 +8,11 @@ type, so a renamed field fails in mypy, not at run time.
 When a payload changes shape it gets a new `schema_version`; the log keeps the old
 payloads as they were recorded (their hashes never change), and an upcaster registered
 here for `(type, from_version)` turns each stored old payload into the next version's
-dict until it reaches the version the model describes. None is needed yet: every
-stored payload is version 1, which is what the models describe.
+dict until it reaches the version the model describes.
+
+Version 2 of `workers.dispatched` and `workers.repatriated` added a flow's `status`
+(DESIGN §1b) and its route (`via`), and on repatriations `sector` and `transport`: a
+stored version 1 flow happened (`completed`) and named no route.
 """
 
 from __future__ import annotations
@@ -18,14 +21,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from service.domain.events import PAYLOAD_TYPES
-from service.domain.payloads import FactCorrected, FactCorroborated, FactRetracted, Payload
+from service.domain.events import PAYLOAD_TYPES, PAYLOAD_VERSIONS, EventType
+from service.domain.payloads import (
+    FactCorrected,
+    FactCorroborated,
+    FactRetracted,
+    FlowStatus,
+    Payload,
+    Transport,
+)
 
 Upcaster = Callable[[Mapping[str, Any]], dict[str, Any]]
 """A stored payload of one version → the same payload as the next version's dict."""
 
 CURRENT_VERSION = 1
-"""The schema version every payload model describes today."""
+"""The schema version a payload model describes unless `PAYLOAD_VERSIONS` names another."""
 
 
 class UnreadablePayload(Exception):
@@ -71,12 +81,57 @@ class PayloadReader:
         return model.model_validate(data)
 
 
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
-"""Empty today: every stored payload is version 1. The first schema version 2 of a type
-registers here the upcaster from its version 1, e.g.
-`UPCASTERS[("workers.dispatched", 1)] = lambda v1: {**v1, "status": "completed"}`."""
+def _filled(stored: Mapping[str, Any], added: Mapping[str, Any]) -> dict[str, Any]:
+    """`stored` with the fields a later version added, at what they meant before it.
 
-READER = PayloadReader(models={str(t): m for t, m in PAYLOAD_TYPES.items()}, upcasters=UPCASTERS)
+    Only what is missing is filled: a version 1 payload never holds a later field (its
+    model refused unknown fields), and a correction's replacement, always recorded in
+    its target type's version current then, is read through the same upcasters."""
+    return {**added, **stored}
+
+
+def dispatched_v1_to_v2(v1: Mapping[str, Any]) -> dict[str, Any]:
+    """A version 1 dispatch happened (`completed`) and named no route."""
+    return _filled(v1, {"status": FlowStatus.completed.value, "via": []})
+
+
+def repatriated_v1_to_v2(v1: Mapping[str, Any]) -> dict[str, Any]:
+    """A version 1 repatriation happened and named no route, sector or transport."""
+    return _filled(
+        v1,
+        {
+            "status": FlowStatus.completed.value,
+            "via": [],
+            "sector": None,
+            "transport": Transport.unknown.value,
+        },
+    )
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    (EventType.workers_dispatched.value, 1): dispatched_v1_to_v2,
+    (EventType.workers_repatriated.value, 1): repatriated_v1_to_v2,
+}
+"""(type, from version) → the upcaster to the next version."""
+
+READER = PayloadReader(
+    models={str(t): m for t, m in PAYLOAD_TYPES.items()},
+    versions={str(t): v for t, v in PAYLOAD_VERSIONS.items()},
+    upcasters=UPCASTERS,
+)
+
+
+def current_version(type: str) -> int:
+    """The schema version new events of this type are recorded in."""
+    return READER.versions.get(type, CURRENT_VERSION)
+
+
+def upcast(type: str, schema_version: int, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored payload as its type's current version would hold it, as JSON: the stored
+    payload itself when it is current (what `GET /v1/events?schema=current` shows)."""
+    if schema_version >= current_version(type):
+        return dict(data)
+    return read_payload(type, schema_version, data).model_dump(mode="json")
 
 
 def read_payload(type: str, schema_version: int, data: Mapping[str, Any]) -> Payload:
@@ -99,9 +154,10 @@ def read_payload_as(model: type[P], data: Mapping[str, Any], schema_version: int
     return payload
 
 
-def read_replacement(
-    correction: FactCorrected, target_type: str, schema_version: int = 1
-) -> Payload:
+def read_replacement(correction: FactCorrected, target_type: str) -> Payload:
     """The payload a correction puts in place of its target's (of the target's type).
-    Its schema version is the correction's own."""
-    return read_payload(target_type, schema_version, correction.replacement)
+
+    A replacement is validated, and recorded, in its type's version current when the
+    correction was recorded, which the correction does not say: it is read as version 1
+    and upcast, and the upcasters only fill the fields a version lacks (`_filled`)."""
+    return read_payload(target_type, 1, correction.replacement)

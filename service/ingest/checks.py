@@ -33,7 +33,7 @@ from service.domain.errors import (
     UnknownTarget,
 )
 from service.domain.events import PAYLOAD_TYPES, EventType
-from service.domain.payloads import FactCorrected
+from service.domain.payloads import FactCorrected, is_dated, is_plan
 from service.domain.readers import MetaPayload
 from service.gazetteer import Gazetteer
 from service.ingest.placing import resolve_payload_places
@@ -104,6 +104,11 @@ class _Flow:
     @property
     def count(self) -> tuple[int | None, int | None]:
         return (self.summary["count_min"], self.summary["count_max"])
+
+    @property
+    def planned(self) -> bool:
+        """A planned or announced flow: compared with plans only (issue 14)."""
+        return is_plan(self.event.payload)
 
 
 @dataclass
@@ -223,7 +228,7 @@ class FactChecks:
         flows = [
             _Flow(index, event, flow_summary(event.payload))
             for index, event in enumerate(events)
-            if event.type in FLOW_TYPES
+            if event.type in FLOW_TYPES and is_dated(event.payload)  # an undated plan: none
         ]
         if not flows:
             return []
@@ -237,7 +242,7 @@ class FactChecks:
         for new in flows:
             candidates = (
                 row
-                for row in search.overlapping(new.type, new.period)
+                for row in search.overlapping(new.type, new.period, new.planned)
                 if row.source_id != new.source_id
             )
             named: set[UUID] = set()  # a fact found by two of its places is named once
@@ -262,7 +267,7 @@ class FactChecks:
         for new in flows:
             candidates = (
                 old
-                for old in batch.overlapping(new.type, new.period)
+                for old in batch.overlapping(new.type, new.period, new.planned)
                 if old.index < new.index and old.source_id != new.source_id
             )
             for old in islice(candidates, self.duplicates_compared):

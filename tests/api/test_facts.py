@@ -213,7 +213,8 @@ BAD_INPUT = [
         setting("provenance", "source_id", to="Daily NK!"),
         "/provenance/source_id",
     ),
-    (T.workers_dispatched, setting("schema_version", to=2), "/schema_version"),
+    (T.workers_dispatched, setting("schema_version", to=3), "/schema_version"),
+    (T.source_recorded, setting("schema_version", to=2), "/schema_version"),
     (T.workers_dispatched, setting("stream", to="source:other"), "/stream"),
     (T.workers_dispatched, setting("expected_version", to=-1), "/expected_version"),
 ]

@@ -39,7 +39,20 @@ def test_an_unknown_type_or_a_newer_version_is_unreadable() -> None:
     with pytest.raises(UnreadablePayload):
         read_payload("workers.teleported", 1, body["data"])
     with pytest.raises(UnreadablePayload):
-        read_payload(body["type"], 2, body["data"])
+        read_payload(body["type"], 3, body["data"])
+
+
+def test_a_version_1_flow_is_read_as_version_2_that_happened_by_no_route() -> None:
+    body = next(b for b in seed_bodies() if b["type"] == EventType.workers_dispatched)
+    stored = dict(body["data"])
+    payload = read_payload(body["type"], 1, stored)
+    assert isinstance(payload, WorkersDispatched)
+    assert (payload.status, payload.via) == ("completed", [])
+    assert stored == body["data"]  # the stored payload is never changed
+    # a replacement recorded in version 2 (read at 1 by its correction) keeps its status
+    planned = {**payload.model_dump(mode="json"), "status": "planned"}
+    again = read_payload(body["type"], 1, planned)
+    assert isinstance(again, WorkersDispatched) and again.status == "planned"
 
 
 class ToyV2(Payload):

@@ -10,9 +10,17 @@ count's bounds follow from its qualifier and number by DESIGN §1's rules (or ar
 the desk's own, where it gave them), and a place's country and kind come from a
 small table of its own (`PLACES`), not from the service's gazetteer.
 
+A flow's `status` (DESIGN §1b; absent, as in every version 1 payload: `completed`):
+only completed and underway flows count; planned and announced dispatches add to the
+row's `planned`, by the same rules as `dispatched`, and to nothing else; planned and
+announced repatriations add to nothing.
+
 Choices the design leaves open, made here as the SQL fold makes them:
-- a row's `events` and `sources` count the flows behind it and their
-  corroborations (a stock estimate adds none);
+- a row's `events` and `sources` count the flows behind it (planned dispatches too)
+  and their corroborations (a stock estimate adds none); a planned dispatch given
+  for several places is listed under `shared` as a dispatch is;
+- an undated plan comes after every date: it is in a view without `as_of` or
+  `period_to`, and in no view with either;
 - a row's report dates are the publication dates of the flows' own sources;
 - of two stocks reported for the same date, the one recorded (or corrected) later
   is the latest;
@@ -33,6 +41,7 @@ DISPATCHED = "workers.dispatched"
 REPATRIATED = "workers.repatriated"
 ESTIMATED = "workforce.estimated"
 FLOW_KINDS = {DISPATCHED: "dispatched", REPATRIATED: "repatriated"}
+COUNTED_STATUSES = {"completed", "underway"}
 COUNTED = {DISPATCHED, REPATRIATED, ESTIMATED}
 GROUP_NAMES = ("country", "place", "affiliation")
 
@@ -184,11 +193,23 @@ class Fact:
 
     @property
     def date(self) -> date:
-        """The date the fact counts from: the period's start, or its end without a start."""
+        """The date the fact counts from: the period's start, or its end without a start;
+        after every date for a plan with no date."""
         if self.type == ESTIMATED:
             return date.fromisoformat(self.data["as_of"])
-        period = self.data["period"]
-        return date.fromisoformat(period.get("start") or period["end"])
+        period = self.data.get("period") or {}
+        day = period.get("start") or period.get("end")
+        return date.fromisoformat(day) if day else date.max
+
+    @property
+    def figure(self) -> str | None:
+        """The row figure a flow adds to: `dispatched`, `repatriated`, `planned` (a planned
+        or announced dispatch), or None (a planned repatriation, a stock)."""
+        if self.type not in FLOW_KINDS:
+            return None
+        if self.data.get("status", "completed") in COUNTED_STATUSES:
+            return FLOW_KINDS[self.type]
+        return "planned" if self.type == DISPATCHED else None
 
 
 @dataclass
@@ -278,6 +299,7 @@ class SharedEntry:
 class Row:
     dispatched: Interval = ZERO
     repatriated: Interval = ZERO
+    planned: Interval = ZERO
     estimated_present: Interval | None = None
     estimate_as_of: date | None = None
     shared: list[SharedEntry] = field(default_factory=list)
@@ -295,6 +317,7 @@ class Row:
             "dispatched": self.dispatched.as_json(),
             "repatriated": self.repatriated.as_json(),
             "net_flow": self.net_flow.as_json(),
+            "planned": self.planned.as_json(),
             "estimated_present": (
                 self.estimated_present.as_json() if self.estimated_present else None
             ),
@@ -344,7 +367,8 @@ def fold_flows(
     min, best unknown)."""
     rows: dict[Key, Row] = {}
     for fact in ledger.facts.values():
-        if fact.type not in FLOW_KINDS or not filters.takes(fact):
+        figure = fact.figure
+        if figure is None or not filters.takes(fact):
             continue
         if (until is not None and fact.date > until) or (after is not None and fact.date <= after):
             continue
@@ -355,10 +379,7 @@ def fold_flows(
             if not inside:
                 continue
             row = rows.setdefault(key, Row())
-            if fact.type == DISPATCHED:
-                row.dispatched = plus(row.dispatched, part)
-            else:
-                row.repatriated = plus(row.repatriated, part)
+            setattr(row, figure, plus(getattr(row, figure), part))
             if len(parts) > 1:
                 partners = tuple(sorted({"/".join(k) for k, _ in parts if k != key}))
                 row.shared.append(SharedEntry(fact.id, count, partners))
@@ -433,6 +454,7 @@ def normalised_view(view: dict[str, Any]) -> dict[Key, dict[str, Any]]:
             "dispatched": row["dispatched"],
             "repatriated": row["repatriated"],
             "net_flow": row["net_flow"],
+            "planned": row["planned"],
             "estimated_present": row["estimated_present"],
             "estimate_as_of": row["estimate_as_of"],
             "shared": sorted(

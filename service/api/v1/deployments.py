@@ -63,7 +63,7 @@ def _csv(view: DeploymentsView) -> list[dict[str, Any]]:
             "place": row.place.name if row.place else None,
             "affiliation": row.affiliation,
         }
-        for name in ("dispatched", "repatriated", "net_flow", "estimated_present"):
+        for name in ("dispatched", "repatriated", "net_flow", "planned", "estimated_present"):
             value: Range | None = getattr(row, name)
             for bound in ("min", "best", "max"):
                 flat[f"{name}_{bound}"] = getattr(value, bound) if value else None
@@ -134,7 +134,9 @@ async def deployments(
 ) -> Response:
     """For each group (by default each city and affiliation): the workers reported
     **dispatched** and **repatriated**, their **net flow**, and the **estimated present**
-    stock where a stock was reported — each as `{min, best, max}`.
+    stock where a stock was reported — each as `{min, best, max}`. Dispatches reported
+    only as **planned** or announced ("will send 1,000 more") are shown apart, under
+    `planned`: they are never counted as workers sent.
 
     How to read a row: `min`/`max` are what the reports allow at the least and at the most
     (`null` max: no upper bound was reported); `best` is the reports' own figure, or null
@@ -229,7 +231,8 @@ async def timeline(
     affiliation: Affiliation | None = None,
 ) -> Response:
     """Dispatched and repatriated per month (or year) in which the reported period
-    starts, per group, with the same honest bounds as `/v1/deployments`."""
+    starts, per group, with the same honest bounds as `/v1/deployments`; `planned`
+    dispatches beside them (never counted), those without a date in period `undated`."""
     query = DeploymentQuery(
         group_by=parse_group_by(group_by),
         as_of=axes.as_of,
@@ -256,7 +259,7 @@ def _flat_timeline(row: TimelineRow) -> dict[str, Any]:
         "place_id": row.place_id,
         "affiliation": row.affiliation,
     }
-    for name in ("dispatched", "repatriated", "net_flow"):
+    for name in ("dispatched", "repatriated", "net_flow", "planned"):
         value: Range = getattr(row, name)
         for bound in ("min", "best", "max"):
             flat[f"{name}_{bound}"] = getattr(value, bound)

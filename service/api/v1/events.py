@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response
@@ -30,6 +30,13 @@ from service.log.read import EventFilter, read_event, read_events
 router = APIRouter(prefix="/v1/events", tags=["events"], route_class=OrjsonRoute)
 
 MAX_POSITION = 2**63 - 1
+SchemaForm = Literal["stored", "current"]
+SCHEMA_PARAMETER = Query(
+    description="`stored` (the default): each payload exactly as recorded, in the schema "
+    "version it was recorded in (what `hash` covers). `current`: each payload read in its "
+    "type's current schema version, as the views read it, with `schema_version` saying so "
+    "(e.g. a version 1 `workers.dispatched` gains `status: completed` and `via: []`).",
+)
 CORRECTING_TYPES = {EventType.fact_corrected, EventType.fact_retracted}
 
 
@@ -137,11 +144,13 @@ def list_events(
     source_id: Annotated[str | None, Query(max_length=120)] = None,
     recorded_after: Timestamp | None = None,
     recorded_before: Timestamp | None = None,
+    schema: Annotated[SchemaForm, SCHEMA_PARAMETER] = "stored",
 ) -> EventPage:
     """Every recorded event, oldest first. Follow `next` to page through; an app that
     keeps up with the ledger stores `last_position` and asks again with `after`.
 
     Example: `/v1/events?type=workers.dispatched&source_id=dailynk-2023-05-nk-workers-russia`.
+    Add `schema=current` to read every payload in its type's current schema version.
     """
     events = read_events(
         conn,
@@ -158,7 +167,7 @@ def list_events(
     last = events[-1].position if events else None
     full = len(events) == limit
     return EventPage(
-        events=events,
+        events=[e.in_current_schema() for e in events] if schema == "current" else events,
         next=page_link(request, after=last) if full and last is not None else None,
         last_position=last,
     )
@@ -169,9 +178,14 @@ def list_events(
     summary="One event by id",
     responses=problem_responses(404, 422),
 )
-def get_event(event_id: UUID, conn: ConnectionDep) -> RecordedEvent:
-    """The event with this id, in its envelope: position, hash, who recorded it and when."""
+def get_event(
+    event_id: UUID,
+    conn: ConnectionDep,
+    schema: Annotated[SchemaForm, SCHEMA_PARAMETER] = "stored",
+) -> RecordedEvent:
+    """The event with this id, in its envelope: position, hash, who recorded it and when.
+    `schema=current` reads its payload in its type's current schema version."""
     event = read_event(conn, event_id)
     if event is None:
         raise HTTPException(404, f"No event has the id {event_id}.")
-    return event
+    return event.in_current_schema() if schema == "current" else event

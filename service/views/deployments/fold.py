@@ -48,9 +48,14 @@ _COLUMN = {
     "affiliation": FLOWS.c.affiliation,
 }
 FLOW_KINDS = ("dispatched", "repatriated")
+PLANNED = "planned"
+"""The rows of planned and announced dispatches: folded by the same rules, summed apart."""
+FOLDED_KINDS = (*FLOW_KINDS, PLANNED)
 # Written out, not bound: only then may a planner use the partial index on stocks.
 IS_STOCK = FLOWS.c.kind == literal_column("'estimate'")
 SHARED_LISTED = 20
+IN_VIEWS = FLOWS.c.kind.in_((*FOLDED_KINDS, "estimate"))
+"""The rows some view reads (a planned repatriation's are read by the duplicate search only)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ class DeploymentGroup:
     key: dict[str, str]
     dispatched: FlowTotals = field(default_factory=FlowTotals)
     repatriated: FlowTotals = field(default_factory=FlowTotals)
+    planned: FlowTotals = field(default_factory=FlowTotals)
+    """Planned and announced dispatches: never in the flows, `net_flow` or the stock."""
     estimate_as_of: date | None = None
     stock_plus_flows: Bounds | None = None
     """The latest stock plus the net flows after it, before it is clamped at 0: what later
@@ -117,6 +124,17 @@ class DeploymentGroup:
     @property
     def net_flow(self) -> Bounds:
         return subtract(self.dispatched.bounds, self.repatriated.bounds)
+
+    def set_totals(self, kind: str, totals: FlowTotals) -> None:
+        """The sums of one kind of row (`FOLDED_KINDS`)."""
+        if kind == "dispatched":
+            self.dispatched = totals
+        elif kind == "repatriated":
+            self.repatriated = totals
+        elif kind == PLANNED:
+            self.planned = totals
+        else:
+            raise ValueError(f"no flow totals of kind {kind!r}")
 
 
 def visible(position: int) -> ColumnElement[bool]:
@@ -193,7 +211,7 @@ def _fact_groups(conn: Connection, query: DeploymentQuery) -> tuple[Any, list[st
             func.min(FLOWS.c.reported_on).label("reported_on"),
             func.min(FLOWS.c.period_start).label("period_start"),
         )
-        .where(FLOWS.c.kind.in_(FLOW_KINDS), *_time_filters(query))
+        .where(FLOWS.c.kind.in_(FOLDED_KINDS), *_time_filters(query))
         .group_by(FLOWS.c.fact_id, FLOWS.c.kind, *dims, scope)
         .cte("per_fact")
     )
@@ -241,7 +259,7 @@ def _flat_fact_groups(
             groups.label("groups"),
         )
         .where(
-            FLOWS.c.kind.in_(FLOW_KINDS),
+            FLOWS.c.kind.in_(FOLDED_KINDS),
             *_time_filters(query),
             *_only_groups(query),
             *([FLOWS.c.position > query.made_after] if query.made_after is not None else []),
@@ -324,10 +342,7 @@ def fold_flows(conn: Connection, query: DeploymentQuery) -> dict[GroupKey, Deplo
         group.first_reported = _earliest(group.first_reported, row.first_reported)
         group.last_reported = _latest(group.last_reported, row.last_reported)
     for (kind, key), sums in flows.items():
-        if kind == "dispatched":
-            groups[key].dispatched = _flow_totals(sums)
-        else:
-            groups[key].repatriated = _flow_totals(sums)
+        groups[key].set_totals(kind, _flow_totals(sums))
 
     if not by_source:
         sources = _sources(conn, with_groups, in_scope, keys, names)
@@ -635,10 +650,7 @@ def _groups_of_totals(
     for row in conn.execute(totals):
         key = tuple(str(row._mapping[n]) for n in names)
         group = groups.setdefault(key, DeploymentGroup(key=dict(zip(names, key, strict=True))))
-        if row.kind == "dispatched":
-            group.dispatched = _flow_totals(row)
-        else:
-            group.repatriated = _flow_totals(row)
+        group.set_totals(row.kind, _flow_totals(row))
     return groups
 
 
@@ -647,7 +659,7 @@ def facts_behind(
 ) -> list[int]:
     """Positions of the events behind one group: its facts' current versions."""
     conditions = [
-        FLOWS.c.kind.in_((*FLOW_KINDS, "estimate")),
+        FLOWS.c.kind.in_((*FOLDED_KINDS, "estimate")),
         *_time_filters(query),
         *[_COLUMN[name] == value for name, value in key.items()],
     ]
@@ -663,7 +675,7 @@ class GroupChange:
 
     positions: set[int] = field(default_factory=set)
     only_new_flows: bool = True
-    """Every change was a new dispatch or repatriation row: none ended, no stock and no
+    """Every change was a new dispatch, repatriation or plan row: none ended, no stock and no
     corroboration came. The group is then its earlier fold plus its new rows (`added_to`)."""
 
 
@@ -685,13 +697,15 @@ def changed_groups(
     ended = and_(FLOWS.c.superseded_at > start, FLOWS.c.superseded_at <= end)
     result: dict[GroupKey, GroupChange] = defaultdict(GroupChange)
     rows = conn.execute(
-        select(*dims, FLOWS.c.kind, FLOWS.c.position, FLOWS.c.superseded_at).where(or_(made, ended))
+        select(*dims, FLOWS.c.kind, FLOWS.c.position, FLOWS.c.superseded_at).where(
+            or_(made, ended), IN_VIEWS
+        )
     )
     for row in rows:
         change = result[tuple(str(row._mapping[n]) for n in group_by)]
         if start < row.position <= end:
             change.positions.add(int(row.position))
-            if row.kind not in FLOW_KINDS:
+            if row.kind not in FOLDED_KINDS:
                 change.only_new_flows = False
         if row.superseded_at is not None and start < row.superseded_at <= end:
             change.positions.add(int(row.superseded_at))
@@ -709,7 +723,7 @@ def changed_groups(
     for first in range(0, len(facts), 500):
         rows = conn.execute(
             select(*dims, FLOWS.c.fact_id).where(
-                FLOWS.c.fact_id.in_(facts[first : first + 500]), visible(end)
+                FLOWS.c.fact_id.in_(facts[first : first + 500]), visible(end), IN_VIEWS
             )
         )
         for row in rows:
@@ -769,6 +783,10 @@ def added_to(
         repatriated=FlowTotals(
             add(earlier.repatriated.bounds, new.repatriated.bounds),
             earlier.repatriated.facts + new.repatriated.facts,
+        ),
+        planned=FlowTotals(
+            add(earlier.planned.bounds, new.planned.bounds),
+            earlier.planned.facts + new.planned.facts,
         ),
         shared=shared,
         shared_total=earlier.shared_total + new.shared_total,

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     func,
     literal_column,
     or_,
@@ -36,7 +37,7 @@ from sqlalchemy import (
 )
 
 from service.views.deployments.tables import FLOWS
-from service.views.deployments.updater import COUNTED_TYPES
+from service.views.deployments.updater import COUNTED_TYPES, PLAN_KINDS
 from service.views.facts.longest_period import Period, longest_period_days
 from service.views.facts.tables import FACTS
 
@@ -65,8 +66,17 @@ def _earlier(day: date, days: int) -> date:
     return day - timedelta(days=days) if (day - date.min).days > days else date.min
 
 
+_PLANS = tuple(PLAN_KINDS.values())
 _FACTS_SEARCHED = (
     FACTS.c.type,
+    # a plan's current rows are of a kind of their own (the flow's status is not in `facts`)
+    exists()
+    .where(
+        FLOWS.c.fact_id == FACTS.c.event_id,
+        FLOWS.c.superseded_at.is_(None),
+        FLOWS.c.kind.in_(_PLANS),
+    )
+    .label("planned"),
     FACTS.c.period_start,
     FACTS.c.period_end,
     FACTS.c.event_id,
@@ -75,13 +85,14 @@ _FACTS_SEARCHED = (
     FACTS.c.count_min,
     FACTS.c.count_max,
 )
-_FLOW_KIND = {t: kind for t, kind in COUNTED_TYPES.items() if kind != "estimate"}
-"""The row kind of each flow type, as the projection rows are written."""
+_FLOW_KINDS = {t: (kind, PLAN_KINDS[t]) for t, kind in COUNTED_TYPES.items() if kind != "estimate"}
+"""The row kinds of each flow type (a flow that happened, a plan), as the rows are written."""
 # The same columns from a fact's current rows in `flow_contributions`, one per place.
 _FLOWS_SEARCHED = (
-    case(*((FLOWS.c.kind == kind, fact_type) for fact_type, kind in _FLOW_KIND.items())).label(
+    case(*((FLOWS.c.kind.in_(kinds), fact_type) for fact_type, kinds in _FLOW_KINDS.items())).label(
         "type"
     ),
+    FLOWS.c.kind.in_(_PLANS).label("planned"),
     FLOWS.c.period_start,
     func.coalesce(FLOWS.c.period_end, FLOWS.c.period_start).label("period_end"),
     FLOWS.c.fact_id.label("event_id"),
@@ -100,7 +111,8 @@ class PeriodSearch:
     """The facts still standing (not retracted) that may overlap a batch's periods, by type.
 
     Each row has the fact's `event_id`, `source_id`, `place_ids` (space-separated),
-    `count_min`, `count_max` and period. A fact found by place comes once for each place
+    `count_min`, `count_max`, period, and whether it is a plan (`planned`, true for a
+    planned or announced flow). A fact found by place comes once for each place
     it names among those asked for."""
 
     longest_days: int
@@ -145,14 +157,19 @@ class PeriodSearch:
         starts = {t: [row.period_start for row in found] for t, found in by_type.items()}
         return cls(longest_days, by_type, starts)
 
-    def overlapping(self, fact_type: str, period: Period) -> Iterator[Any]:
-        """The fetched facts of this type whose period overlaps `period`."""
+    def overlapping(
+        self, fact_type: str, period: Period, planned: bool | None = None
+    ) -> Iterator[Any]:
+        """The fetched facts of this type whose period overlaps `period`; if `planned` is
+        given, only the plans (True) or only the flows that happened (False): a plan and
+        a dispatch are never the same workers twice."""
         bounds = _bounds(period)
         rows, starts = self.by_type.get(fact_type, []), self.starts.get(fact_type, [])
         first = bisect_left(starts, _earlier(bounds.start, self.longest_days))
         last = bisect_right(starts, bounds.end)
         for row in rows[first:last]:
-            if row.period_end is not None and row.period_end >= bounds.start:
+            overlaps = row.period_end is not None and row.period_end >= bounds.start
+            if overlaps and (planned is None or bool(row.planned) == planned):
                 yield row
 
 
@@ -197,7 +214,7 @@ def _by_place(windows: Windows, places: Collection[str]) -> Select[Any]:
     one, its new version's."""
     in_windows = (
         and_(
-            FLOWS.c.kind == _FLOW_KIND[fact_type],
+            FLOWS.c.kind.in_(_FLOW_KINDS[fact_type]),
             or_(*(FLOWS.c.period_start.between(lo, hi) for lo, hi in spans)),
         )
         for fact_type, spans in windows.items()

@@ -70,6 +70,11 @@ class DeploymentRow(BaseModel):
     net_flow: Range = Field(
         description="dispatched − repatriated, as an interval; may be negative."
     )
+    planned: Range = Field(
+        description='Dispatches reported as planned or announced ("will send"), by the '
+        "same rules as `dispatched`: shown apart, never counted in the flows, `net_flow` or "
+        "`estimated_present`."
+    )
     estimated_present: Range | None = Field(
         description="The latest reported stock at or before the date, plus the net flows "
         "reported after it, clamped at 0; null where no stock was ever reported."
@@ -116,6 +121,7 @@ def _row(group: DeploymentGroup, gazetteer: Gazetteer, events_url: str) -> Deplo
         dispatched=Range.of(group.dispatched.bounds),
         repatriated=Range.of(group.repatriated.bounds),
         net_flow=Range.of(group.net_flow),
+        planned=Range.of(group.planned.bounds),
         estimated_present=Range.of(group.estimated_present) if group.estimated_present else None,
         estimate_as_of=group.estimate_as_of,
         shared=[

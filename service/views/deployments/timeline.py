@@ -1,4 +1,6 @@
-"""The deployments timeline: flows per month (or year) in which the reported period starts."""
+"""The deployments timeline: flows per month (or year) in which the reported period starts.
+
+Plans are beside the flows (`planned`); an undated plan is in the period `undated`."""
 
 from __future__ import annotations
 
@@ -12,18 +14,26 @@ from sqlalchemy import Connection
 from service.domain.intervals import add, subtract
 from service.views.deployments.fold import DeploymentQuery, fold_flows
 from service.views.deployments.queries import Range
+from service.views.deployments.updater import UNDATED
+
+UNDATED_PERIOD = "undated"
+_UNDATED_MONTH = f"{UNDATED.year:04d}-{UNDATED.month:02d}"
 
 Interval = Literal["month", "year"]
 
 
 class TimelineRow(BaseModel):
-    period: str = Field(description="`2023-04` (month) or `2023` (year) of the period start.")
+    period: str = Field(
+        description="`2023-04` (month) or `2023` (year) of the period start; `undated` for "
+        "plans reported without a date."
+    )
     country: str | None = None
     place_id: str | None = None
     affiliation: str | None = None
     dispatched: Range
     repatriated: Range
     net_flow: Range
+    planned: Range = Field(description="Planned and announced dispatches, never counted.")
     shared_total: int
 
 
@@ -44,7 +54,13 @@ def timeline_view(
     buckets: dict[tuple[str, ...], TimelineRow] = {}
     for _, group in sorted(groups.items()):
         month = group.key["month"]
-        label = month[:4] if interval == "year" else month
+        label = (
+            UNDATED_PERIOD
+            if month == _UNDATED_MONTH
+            else month[:4]
+            if interval == "year"
+            else month
+        )
         bucket_key = (label, *(group.key[n] for n in query.group_by))
         row = TimelineRow(
             period=label,
@@ -54,6 +70,7 @@ def timeline_view(
             dispatched=Range.of(group.dispatched.bounds),
             repatriated=Range.of(group.repatriated.bounds),
             net_flow=Range.of(group.net_flow),
+            planned=Range.of(group.planned.bounds),
             shared_total=group.shared_total,
         )
         if bucket_key in buckets:
@@ -78,6 +95,7 @@ def _merged(a: TimelineRow, b: TimelineRow) -> TimelineRow:
             "dispatched": Range.of(dispatched),
             "repatriated": Range.of(repatriated),
             "net_flow": Range.of(subtract(dispatched, repatriated)),
+            "planned": Range.of(add(a.planned.bounds(), b.planned.bounds())),
             "shared_total": a.shared_total + b.shared_total,
         }
     )

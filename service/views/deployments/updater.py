@@ -33,12 +33,22 @@ from service.log.append import WriteOnlyRules
 from service.views.deployments.tables import CORROBORATIONS, FLOWS
 from service.views.facts.tables import FACTS
 
-# event type → the kind of contribution its facts make
+# event type → the kind of contribution its facts make (a plan's kind: `PLAN_KINDS`)
 COUNTED_TYPES: dict[str, str] = {
     EventType.workers_dispatched.value: "dispatched",
     EventType.workers_repatriated.value: "repatriated",
     EventType.workforce_estimated.value: "estimate",
 }
+PLAN_KINDS: dict[str, str] = {
+    EventType.workers_dispatched.value: "planned",
+    EventType.workers_repatriated.value: "planned_return",
+}
+"""The kind of a planned or announced flow's rows: kept apart, so that no fold of the
+flows counts a plan as workers sent. The views show planned dispatches (`planned`);
+planned repatriations are kept for the duplicate search only."""
+UNDATED = date.max
+"""The `period_start` of an undated plan's rows: after every date, so that it is in a
+view without a date filter (`as_of`, `period_to`) and in none with one."""
 
 CountedPayload = WorkersDispatched | WorkersRepatriated | WorkforceEstimated
 
@@ -54,10 +64,12 @@ def contribution_rows(
     start: date | None
     end: date | None
     match payload:
-        case WorkersDispatched(destinations=places, period=period):
-            kind, start, end = "dispatched", period.start or period.end, period.end
-        case WorkersRepatriated(from_places=places, period=period):
-            kind, start, end = "repatriated", period.start or period.end, period.end
+        case WorkersDispatched(destinations=places, period=period, status=status):
+            kind = "dispatched" if status.counted else PLAN_KINDS[EventType.workers_dispatched]
+            start, end = period.start or period.end or UNDATED, period.end
+        case WorkersRepatriated(from_places=places, period=period, status=status):
+            kind = "repatriated" if status.counted else PLAN_KINDS[EventType.workers_repatriated]
+            start, end = period.start or period.end or UNDATED, period.end
         case WorkforceEstimated(place=place, as_of=as_of):
             kind, places, start, end = "estimate", [place], as_of, None
         case _:

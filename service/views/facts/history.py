@@ -68,7 +68,7 @@ def fold_facts(events: Iterable[RecordedEvent], types: Iterable[str]) -> dict[UU
         if fact is None:
             continue
         if isinstance(payload, FactCorrected):
-            fact.payload = read_replacement(payload, fact.event.type, event.schema_version)
+            fact.payload = read_replacement(payload, fact.event.type)
             fact.data = dict(payload.replacement)
             fact.corrections.append(event)
         elif isinstance(payload, FactRetracted):
