@@ -3,9 +3,9 @@
 A fact must cite a recorded source; a source is recorded once; corroborations,
 corrections and retractions must target a fact that is still standing; a source
 does not corroborate its own fact; a correction's replacement must be a valid
-payload of the target's type. A new flow that may repeat a recorded one is
-recorded with a warning. The checks read the views (`facts`, the flow rows); the
-views are kept by their own updaters.
+payload of the target's type. A new flow that may repeat a recorded one, another
+source's or its own source's, is recorded with a warning. The checks read the views
+(`facts`, the flow rows); the views are kept by their own updaters.
 """
 
 from __future__ import annotations
@@ -240,18 +240,14 @@ class FactChecks:
         )
         found: list[AppendWarning] = []
         for new in flows:
-            candidates = (
-                row
-                for row in search.overlapping(new.type, new.period, new.planned)
-                if row.source_id != new.source_id
-            )
+            candidates = search.overlapping(new.type, new.period, new.planned)
             named: set[UUID] = set()  # a fact found by two of its places is named once
             for row in islice(candidates, self.duplicates_compared):
                 if row.event_id not in named and self._may_repeat(
                     new, (row.place_ids or "").split(), row.count_min, row.count_max
                 ):
                     named.add(row.event_id)
-                    found.append(AppendWarning(index=new.index, possible_duplicate_of=row.event_id))
+                    found.append(_duplicate(new, row.event_id, row.source_id))
         found += self._repeats_in_the_batch(flows, ids)
         return found
 
@@ -259,8 +255,9 @@ class FactChecks:
         self, flows: Sequence[_Flow], ids: Sequence[UUID]
     ) -> list[AppendWarning]:
         """Each flow against the flows before it in the same append: a desk sending two
-        sources' accounts of one dispatch together is warned as if it had sent them one
-        after the other (at most `duplicates_compared` each, as for stored facts)."""
+        accounts of one dispatch together (two sources', or one report's twice) is warned
+        as if it had sent them one after the other (at most `duplicates_compared` each, as
+        for stored facts)."""
         dated = sorted((f for f in flows if f.period_start), key=lambda f: f.period[0] or date.min)
         batch = PeriodSearch.of(dated, max((f.days for f in dated), default=0))
         found: list[AppendWarning] = []
@@ -268,20 +265,19 @@ class FactChecks:
             candidates = (
                 old
                 for old in batch.overlapping(new.type, new.period, new.planned)
-                if old.index < new.index and old.source_id != new.source_id
+                if old.index < new.index
             )
             for old in islice(candidates, self.duplicates_compared):
                 if self._may_repeat(new, old.places, *old.count):
-                    found.append(
-                        AppendWarning(index=new.index, possible_duplicate_of=ids[old.index])
-                    )
+                    found.append(_duplicate(new, ids[old.index], old.source_id))
         return found
 
     def _may_repeat(
         self, new: _Flow, places: list[str], count_min: int | None, count_max: int | None
     ) -> bool:
         """Could `new` and a fact of these places and count be the same workers? (Their
-        periods overlap, and their sources differ: the caller's part.)"""
+        periods overlap: the caller's part. Their sources may be one: a report that says
+        one thing twice.)"""
         return self._places_overlap(new.places, places) and _overlap(
             new.count, (count_min, count_max)
         )
@@ -320,6 +316,24 @@ class FactChecks:
 
     def apply(self, conn: Connection, events: Sequence[LoggedEvent]) -> None:
         pass  # the tables the checks read are kept by the views' updaters
+
+
+_SAME_SOURCE_HINT = (
+    "This source reported an overlapping flow already. If the report repeats its own fact, "
+    "retract this event (fact.retracted): recorded twice, the workers count twice."
+)
+
+
+def _duplicate(new: _Flow, duplicate_id: UUID, duplicate_source: str) -> AppendWarning:
+    """The warning that `new` may repeat the fact `duplicate_id` of `duplicate_source`."""
+    if duplicate_source == new.source_id:
+        return AppendWarning(
+            index=new.index,
+            possible_duplicate_of=duplicate_id,
+            reason="same_source",
+            hint=_SAME_SOURCE_HINT,
+        )
+    return AppendWarning(index=new.index, possible_duplicate_of=duplicate_id)
 
 
 def _overlap(a: tuple[int | None, int | None], b: tuple[int | None, int | None]) -> bool:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -66,6 +66,11 @@ class AppendWarning(BaseModel):
 
     index: int = Field(description="The event's index in the request (0 for a single event).")
     possible_duplicate_of: UUID
+    reason: Literal["another_source", "same_source"] = Field(
+        default="another_source",
+        description="Who reported the fact it may repeat: `another_source` (the same workers "
+        "seen by a second witness?) or `same_source` (a report repeating its own fact?).",
+    )
     hint: str = "If this is the same fact from another source, record it as fact.corroborated."
 
 

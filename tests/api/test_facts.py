@@ -13,7 +13,9 @@ from httpx import Response
 
 from service.domain.counts import BOUNDS_RULES
 from service.domain.events import META_TYPES, EventType
-from service.domain.examples import event_examples
+from service.domain.examples import event_examples, seed_bodies
+from service.ingest.importing import SEED_PRINCIPAL, import_events, read_seed
+from service.ledger import Ledger
 from tests.factories import SOURCE_ID, dispatch_body, meta_body, source_body
 
 PROBLEM = "application/problem+json"
@@ -652,6 +654,7 @@ def test_an_overlapping_flow_from_another_source_is_accepted_with_a_warning(
         {
             "index": 0,
             "possible_duplicate_of": first_id,
+            "reason": "another_source",
             "hint": "If this is the same fact from another source, record it as fact.corroborated.",
         }
     ]
@@ -662,7 +665,6 @@ def test_an_overlapping_flow_from_another_source_is_accepted_with_a_warning(
 @pytest.mark.parametrize(
     "second",
     [
-        flow(T.workers_dispatched, ["Moscow"], ABOUT_300, source_id=SOURCE_ID),
         flow(
             T.workers_dispatched,
             ["Moscow"],
@@ -676,7 +678,6 @@ def test_an_overlapping_flow_from_another_source_is_accepted_with_a_warning(
         flow(T.workers_repatriated, ["Moscow"], ABOUT_300),
     ],
     ids=[
-        "same-source",
         "later-period",
         "disjoint-counts",
         "other-city-same-country",
@@ -691,6 +692,99 @@ def test_no_warning_when_the_flows_cannot_be_the_same_workers(
     first = flow(T.workers_dispatched, ["Moscow", "Saint Petersburg"], ABOUT_350, SOURCE_ID)
     _, warnings = warnings_for(client, writer, first, second)
     assert warnings == []
+
+
+SAME_SOURCE_HINT = (
+    "This source reported an overlapping flow already. If the report repeats its own fact, "
+    "retract this event (fact.retracted): recorded twice, the workers count twice."
+)
+
+
+@pytest.mark.usefixtures("two_sources")
+@pytest.mark.parametrize(
+    ("kind", "first_places", "first_count", "second_places", "second_count"),
+    [
+        (T.workers_dispatched, ["Moscow", "Saint Petersburg"], ABOUT_350, ["Moscow"], ABOUT_300),
+        (T.workers_dispatched, ["Vladivostok"], FEWER_THAN_100, ["Vladivostok"], FEWER_THAN_100),
+        (T.workers_repatriated, ["Russia"], UNKNOWN, ["Vladivostok"], ABOUT_300),
+    ],
+    ids=["same-city", "the-same-fact-again", "repatriation-city-inside-the-country"],
+)
+def test_a_report_repeating_its_own_flow_is_accepted_with_a_warning(
+    client: TestClient,
+    writer: Headers,
+    kind: EventType,
+    first_places: list[str],
+    first_count: dict[str, Any],
+    second_places: list[str],
+    second_count: dict[str, Any],
+) -> None:
+    # given a flow reported by Daily NK
+    first = flow(kind, first_places, first_count, source_id=SOURCE_ID)
+    # when Daily NK's report is entered with an overlapping flow again
+    second = flow(kind, second_places, second_count, source_id=SOURCE_ID)
+    first_id, warnings = warnings_for(client, writer, first, second)
+    # then it is recorded, with a warning that names the fact and says whose it is
+    assert warnings == [
+        {
+            "index": 0,
+            "possible_duplicate_of": first_id,
+            "reason": "same_source",
+            "hint": SAME_SOURCE_HINT,
+        }
+    ]
+    assert event_count(client) == 4
+
+
+@pytest.mark.usefixtures("two_sources")
+@pytest.mark.parametrize(
+    "second",
+    [
+        flow(
+            T.workers_dispatched,
+            ["Moscow"],
+            ABOUT_300,
+            source_id=SOURCE_ID,
+            period={"start": "2023-06-01", "end": "2023-06-30"},
+        ),
+        flow(T.workers_dispatched, ["Moscow"], EXACTLY_1000, source_id=SOURCE_ID),
+        flow(T.workers_dispatched, ["Vladivostok"], ABOUT_300, source_id=SOURCE_ID),
+        flow(T.workers_repatriated, ["Moscow"], ABOUT_300, source_id=SOURCE_ID),
+    ],
+    ids=["later-period", "disjoint-counts", "other-city-same-country", "other-type"],
+)
+def test_no_warning_when_a_reports_own_flows_cannot_be_the_same_workers(
+    client: TestClient, writer: Headers, second: dict[str, Any]
+) -> None:
+    first = flow(T.workers_dispatched, ["Moscow", "Saint Petersburg"], ABOUT_350, SOURCE_ID)
+    _, warnings = warnings_for(client, writer, first, second)
+    assert warnings == []
+
+
+def test_the_seeds_own_dispatch_sent_again_is_recorded_as_sent_with_a_warning(
+    client: TestClient, ledger: Ledger, writer: Headers
+) -> None:
+    # given the seeded ledger: Daily NK's "less than 100 went to Vladivostok"
+    import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
+    seed_events = client.get("/v1/events", params={"limit": 1000}).json()["events"]
+    [vladivostok] = [
+        e
+        for e in seed_events
+        if e["type"] == "workers.dispatched"
+        and e["data"]["destinations"][0]["place_id"] == "ru-vladivostok"
+    ]
+    [line] = [
+        b for b in seed_bodies() if b["data"].get("destinations") == [{"name": "Vladivostok"}]
+    ]
+    # when a desk posts that line again, from the seed's own source
+    answer = created(client.post("/v1/events", json=line, headers=writer))
+    # then it is recorded as sent (a warning refuses nothing), naming the seed's event
+    assert [(w["possible_duplicate_of"], w["reason"]) for w in answer["warnings"]] == [
+        (vladivostok["id"], "same_source")
+    ]
+    assert answer["events"][0]["data"]["count"] == vladivostok["data"]["count"]
+    rows = client.get("/v1/deployments", params={"place": "Vladivostok"}).json()["rows"]
+    assert [row["dispatched"]["max"] for row in rows] == [198]
 
 
 @pytest.mark.usefixtures("two_sources")
@@ -768,9 +862,10 @@ def test_two_sources_accounts_of_one_flow_in_one_batch_are_warned_of_like_two_po
     }
     answer = created(client.post("/v1/events", json=batch, headers=writer))
     ids = [event["id"] for event in answer["events"]]
-    assert [(w["index"], w["possible_duplicate_of"]) for w in answer["warnings"]] == [
-        (4, ids[0]),
-        (4, ids[1]),
+    assert [(w["index"], w["possible_duplicate_of"], w["reason"]) for w in answer["warnings"]] == [
+        (1, ids[0], "same_source"),  # the report's total and its breakdown: one count twice?
+        (4, ids[0], "another_source"),
+        (4, ids[1], "another_source"),
     ]
 
 

@@ -86,8 +86,10 @@ def append(
     bounds (see the `Count` schema). Places are resolved against the gazetteer.
 
     `fact.corrected` and `fact.retracted` need the `events:correct` scope. A dispatch
-    or repatriation that may repeat a fact from another source is accepted with a
-    warning: if it is the same workers, record `fact.corroborated` instead.
+    or repatriation that may repeat a recorded fact is accepted with a warning that
+    names it: from another source, if it is the same workers, record
+    `fact.corroborated` instead; from the same source (`reason: same_source`), a report
+    repeating its own fact is retracted, or the workers count twice.
     """
     events: list[EventInBase] = list(body.events) if isinstance(body, EventBatchIn) else [body]
     if len(events) > MAX_BATCH:
