@@ -99,10 +99,12 @@ class Count(BaseModel):
 
     text: str = Field(min_length=1, max_length=500, examples=["about 350"])
     qualifier: CountQualifier
-    number: int | None = Field(default=None, ge=0, le=100_000_000)
-    min: int | None = Field(default=None, ge=0, le=100_000_000)
-    best: int | None = Field(default=None, ge=0, le=100_000_000)
-    max: int | None = Field(default=None, ge=0, le=100_000_000)
+    # Strict: a count is a whole number as JSON writes one; `true`, `"350"` or `3.5` is a
+    # slip a lax parser would record as 1, 350 or 3.
+    number: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
+    min: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
+    best: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
+    max: int | None = Field(default=None, ge=0, le=100_000_000, strict=True)
     bounds_rule: str | None = Field(
         default=None,
         description="Set by the server: the qualifier whose rule filled the bounds, or `given`.",

@@ -7,7 +7,6 @@ Field names say what the report said; free-text fields keep its words.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, JsonValue, model_val
 
 from service.domain.counts import Count
 from service.domain.errors import FieldValueError
+from service.domain.moments import ReportedDay, ReportedMoment
 from service.domain.money import CurrencyCode, Money
 from service.domain.period import Period
 from service.domain.places import CountryCode, Place
@@ -103,7 +103,7 @@ class RatePer(StrEnum):
 class OriginalEdition(Payload):
     """The original a translation was made from: its own date and language."""
 
-    published_on: date | None = None
+    published_on: ReportedDay | None = None
     language: LanguageTag
     title: Text | None = None
     url: HttpUrl | None = None
@@ -116,7 +116,7 @@ class SourceRecorded(Payload):
     outlet: Text
     title: Text
     url: HttpUrl | None = None
-    published_on: date | None = Field(default=None, description="This edition's date.")
+    published_on: ReportedDay | None = Field(default=None, description="This edition's date.")
     language: LanguageTag
     authors: list[Text] = Field(default_factory=list, max_length=50)
     translator: Text | None = None
@@ -128,7 +128,7 @@ class SourceRecorded(Payload):
         examples=["NIS via Yonhap"],
     )
     original: OriginalEdition | None = None
-    retrieved_at: datetime | None = None
+    retrieved_at: ReportedMoment | None = None
     archive_url: HttpUrl | None = None
     text_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     notes: LongText | None = None
@@ -242,7 +242,7 @@ class WorkforceEstimated(Payload):
     place: Place
     count: Count
     affiliation: Affiliation = Affiliation.unknown
-    as_of: date
+    as_of: ReportedDay
     notes: LongText | None = None
 
 
@@ -266,7 +266,7 @@ class FxRateReported(Payload):
     base: CurrencyCode
     quote: CurrencyCode
     rate: Decimal = Field(gt=0, max_digits=24, decimal_places=12, examples=["0.0125"])
-    as_of: date
+    as_of: ReportedDay
     text: Text | None = Field(default=None, examples=["As of May 3, RUB 100 equalled USD 1.25."])
 
     @model_validator(mode="after")
@@ -287,7 +287,7 @@ class StatementIssued(Payload):
     """An official statement, quoted verbatim."""
 
     speaker: Speaker
-    issued_on: date
+    issued_on: ReportedDay
     quote: LongText
     summary: LongText | None = None
     topics: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(

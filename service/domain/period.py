@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.domain.errors import FieldValueError
+from service.domain.moments import ReportedDay
 
 
 class Precision(StrEnum):
@@ -31,8 +32,8 @@ class Period(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: date | None = Field(default=None, examples=["2023-03-20"])
-    end: date | None = Field(default=None, examples=["2023-04-10"])
+    start: ReportedDay | None = Field(default=None, examples=["2023-03-20"])
+    end: ReportedDay | None = Field(default=None, examples=["2023-04-10"])
     precision: Precision = Precision.day
     text: str | None = Field(
         default=None, max_length=500, examples=["from late March to early April"]

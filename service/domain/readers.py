@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from service.domain.events import PAYLOAD_TYPES, PAYLOAD_VERSIONS, EventType
+from service.domain.moments import STORED
 from service.domain.payloads import (
     FactCorrected,
     FactCorroborated,
@@ -60,7 +61,8 @@ class PayloadReader:
         Validated by its model: the bounds of a count, the order of a period and the
         normalised values are checked as on the way in (stored payloads were validated
         then, with the same models, so this only fails for a log the models no longer
-        describe — which an upcaster must then bridge)."""
+        describe — which an upcaster must then bridge). A rule of the day it is read on
+        is not applied again (`STORED`: a date once ten years ahead stays readable)."""
         model = self.models.get(type)
         if model is None:
             raise UnreadablePayload(f"no payload model for event type {type!r}")
@@ -78,7 +80,7 @@ class PayloadReader:
             raise UnreadablePayload(
                 f"{type!r} version {schema_version} is newer than this service reads ({current})"
             )
-        return model.model_validate(data)
+        return model.model_validate(data, context=STORED)
 
 
 def _filled(stored: Mapping[str, Any], added: Mapping[str, Any]) -> dict[str, Any]:

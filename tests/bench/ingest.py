@@ -113,7 +113,8 @@ def dispatch_body(number: int, source_id: str = SOURCE_ID) -> dict[str, Any]:
 
     Each fact has a day of its own, so none looks like a duplicate of another (the
     warnings are not what this measures)."""
-    day = (date(2000, 1, 1) + timedelta(days=number)).isoformat()
+    # 30,000 days from 1946 stay within the years a report may give (1945 to ten years on).
+    day = (date(1946, 1, 1) + timedelta(days=number % 30_000)).isoformat()
     qualifier = QUALIFIERS[number % len(QUALIFIERS)]
     amount = 50 + number % 950
     places = [PLACES[number % len(PLACES)]]

@@ -48,7 +48,8 @@ def _writer_source(writer: int) -> str:
 def _dispatch(source_id: str, writer: int, number: int) -> dict[str, Any]:
     # Each fact covers its own day, so no two look like the same dispatch: this test
     # is about ordering, not about the duplicate warnings.
-    day = (date(2000, 1, 1) + timedelta(days=writer * 10_000 + number)).isoformat()
+    # (writers * 5,000 days from 1950 stay within the years a report may give.)
+    day = (date(1950, 1, 1) + timedelta(days=writer * 5_000 + number)).isoformat()
     return dispatch_body(
         source_id,
         count={"text": str(number + 1), "qualifier": "exact", "number": number + 1},
