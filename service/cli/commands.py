@@ -16,12 +16,14 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from service.access.keys import KeyNameTaken, KeyRing, Scope, ensure_secret
+from service.cli.follow import print_notice
 from service.cli.follow import register as register_follow_commands
 from service.db.engine import make_engine
 from service.db.migrate import upgrade_to_head
 from service.ingest.importing import (
     SEED_PRINCIPAL,
     ImportFailed,
+    first_copies,
     import_events,
     parse_lines,
     read_seed,
@@ -107,10 +109,18 @@ def serve(
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
-    """Append a JSON Lines file of event bodies, validated as the API validates them."""
+    """Append a JSON Lines file of event bodies, validated as the API validates them.
+
+    Every warning the ledger gives is printed with its line ("line 12: possible
+    duplicate of <event id> ..."): the event is recorded; if it repeats that fact,
+    correct or retract it. A line identical to an earlier one (the same JSON object)
+    is imported once and reported ("line 14 is identical to line 3: sent once").
+    """
     ledger = build_ledger(get_settings())
     try:
-        lines = parse_lines(file.read_text(encoding="utf-8").splitlines())
+        lines, identical = first_copies(parse_lines(file.read_text(encoding="utf-8").splitlines()))
+        for repeat in identical:
+            print_notice(repeat)
         with Progress(console=errors) as progress:
             task = progress.add_task("importing", total=len(lines))
             count = import_events(
@@ -119,11 +129,15 @@ def import_file(
                 lines,
                 principal=f"import:{file.name}",
                 progress=lambda n: progress.advance(task, n),
+                warned=print_notice,
             )
     except ImportFailed as failed:
         errors.print(f"[red]import stopped at {file}:{failed}[/red]")
         raise typer.Exit(1) from None
-    console.print(f"imported {count} events")
+    console.print(
+        f"imported {count} events"
+        + (f"; identical lines sent once: {len(identical)}" if identical else "")
+    )
 
 
 @app.command()

@@ -30,6 +30,7 @@ from service.cli.pusher import DEFAULT_BATCH, Pusher, PushStopped, read_bodies
 from service.db.engine import make_engine
 from service.domain.events import MAX_BATCH
 from service.follow.delivery import DeliveryPolicy, DeliveryWorker
+from service.ingest.importing import IdenticalLine, LineWarning, first_copies
 from service.ledger import build_ledger
 from service.log.export import export_lines
 from service.log.restore import RestoreRefused, restore
@@ -59,6 +60,12 @@ def _progress() -> Progress:
     )
 
 
+def print_notice(notice: LineWarning | IdenticalLine) -> None:
+    """A note about a line of the file, on standard error: a warning the ledger gave
+    (the line is recorded), or a line identical to an earlier one (sent once)."""
+    errors.print(f"[yellow]{escape(str(notice))}[/yellow]")
+
+
 def push(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     url: Annotated[
@@ -71,13 +78,20 @@ def push(
 
     Safe to run again after a dropped connection: batches the ledger already has
     are not appended twice. Stops at the first line the ledger refuses.
+
+    Every warning the ledger gives is printed with its line ("line 12: possible
+    duplicate of <event id> ..."): the event is recorded; if it repeats that fact,
+    correct or retract it. A line identical to an earlier one (the same JSON object)
+    is sent once and reported ("line 14 is identical to line 3: sent once").
     """
     try:
-        lines = read_bodies(file)
+        lines, identical = first_copies(read_bodies(file))
+        for repeat in identical:
+            print_notice(repeat)
         with _progress() as progress:
             task = progress.add_task("pushing", total=len(lines))
             result = Pusher(url, key, batch_size=batch).push(
-                lines, lambda n: progress.advance(task, n)
+                lines, lambda n: progress.advance(task, n), print_notice
             )
     except PushStopped as stopped:
         errors.print(f"[red]push stopped at {file}:{stopped.line}: {escape(stopped.message)}[/red]")
@@ -88,6 +102,7 @@ def push(
         raise typer.Exit(1) from None
     console.print(
         f"pushed {result.appended} events; {result.already_recorded} were in the ledger already"
+        + (f"; identical lines sent once: {len(identical)}" if identical else "")
     )
 
 

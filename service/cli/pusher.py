@@ -5,6 +5,10 @@ the same file again after a dropped connection appends nothing twice: batches
 the ledger already has come back as replays (for 48 hours, and for the same
 API key). A refused batch (4xx) stops the push at the line at fault; a 5xx, a
 timeout or a lost connection is retried with growing delays.
+
+Each warning the ledger answers with is handed on with its line (a replayed batch
+answers with its first answer's warnings again); a line identical to an earlier one is
+sent once (see `first_copies`: the caller reports it).
 """
 
 from __future__ import annotations
@@ -20,11 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter
 
 from service.domain.chain import canonical_json
+from service.ingest.importing import LineWarning, line_warning
+from service.log.append import AppendWarning
 
 DEFAULT_BATCH = 500
 RETRIED_STATUSES = frozenset({408, 425, 429})
+_WARNINGS = TypeAdapter(list[AppendWarning])
 
 
 @dataclass(frozen=True)
@@ -84,24 +92,33 @@ class Pusher:
     sleep: Callable[[float], None] = time.sleep
 
     def push(
-        self, lines: Sequence[BodyLine], progress: Callable[[int], None] = lambda _: None
+        self,
+        lines: Sequence[BodyLine],
+        progress: Callable[[int], None] = lambda _: None,
+        warned: Callable[[LineWarning], None] = lambda _: None,
     ) -> PushResult:
+        """Send `lines` in batches; each warning of the ledger goes to `warned`, with its
+        line, as its batch is answered."""
         result = PushResult()
         url = self.base_url.rstrip("/") + "/v1/events"
         headers = {"Authorization": f"Bearer {self.api_key}"}
         with httpx.Client(timeout=self.timeout_seconds, headers=headers) as client:
             for start in range(0, len(lines), self.batch_size):
                 batch = lines[start : start + self.batch_size]
-                replayed = self._send(client, url, batch)
-                if replayed:
+                response = self._send(client, url, batch)
+                if response.headers.get("Idempotent-Replayed") == "true":
                     result.already_recorded += len(batch)
                 else:
                     result.appended += len(batch)
+                numbers = [line.number for line in batch]
+                for warning in _warnings(response):
+                    warned(line_warning(warning, numbers))
                 progress(len(batch))
         return result
 
-    def _send(self, client: httpx.Client, url: str, batch: Sequence[BodyLine]) -> bool:
-        """Send one batch until it is recorded; True when the ledger had it already."""
+    def _send(self, client: httpx.Client, url: str, batch: Sequence[BodyLine]) -> httpx.Response:
+        """Send one batch until it is recorded: the ledger's 201 answer (a replay when the
+        ledger had it already)."""
         bodies = [line.body for line in batch]
         headers = {"Idempotency-Key": idempotency_key(bodies)}
         for attempt in itertools.count(1):
@@ -112,7 +129,7 @@ class Pusher:
                 problem = f"{type(failed).__name__}: {failed}"
             else:
                 if response.status_code == 201:
-                    return bool(response.headers.get("Idempotent-Replayed") == "true")
+                    return response
                 if response.status_code < 500 and response.status_code not in RETRIED_STATUSES:
                     raise _refused(response, batch)
                 problem = f"HTTP {response.status_code}"
@@ -127,6 +144,14 @@ class Pusher:
             delay = min(self.backoff_seconds * 2 ** (attempt - 1), self.backoff_max_seconds)
             self.sleep(delay * (0.5 + random.random() / 2))
         raise AssertionError("itertools.count never ends")
+
+
+def _warnings(response: httpx.Response) -> list[AppendWarning]:
+    """The warnings of a 201 answer; none from an answer that is not the ledger's."""
+    try:
+        return _WARNINGS.validate_python(response.json().get("warnings") or [])
+    except (ValueError, AttributeError):  # a ValidationError is a ValueError
+        return []
 
 
 def _refused(response: httpx.Response, batch: Sequence[BodyLine]) -> PushStopped:

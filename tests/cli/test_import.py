@@ -17,7 +17,7 @@ from service.domain.examples import seed_bodies
 from service.ledger import Ledger
 from service.log.tables import EVENTS
 from service.settings import get_settings
-from tests.factories import dispatch_body, source_body
+from tests.factories import SOURCE_ID, dispatch_body, source_body
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +110,75 @@ def test_a_missing_file_is_refused_before_anything_happens(tmp_path: Path, ledge
     result = run_import(tmp_path / "absent.jsonl")
     assert result.exit_code != 0
     assert recorded(ledger) == 0
+
+
+# --- what the desk is told about its file --------------------------------------------------
+
+VLADIVOSTOK = {"text": "less than 100", "qualifier": "fewer_than", "number": 100}
+
+
+def vladivostok_dispatch(locator: str, source_id: str = SOURCE_ID) -> dict[str, Any]:
+    body = dispatch_body(source_id, destinations=["Vladivostok"], count=VLADIVOSTOK)
+    body["provenance"]["locator"] = locator
+    return body
+
+
+def event_ids(ledger: Ledger) -> list[str]:
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(select(EVENTS.c.id).order_by(EVENTS.c.position))
+        return [str(row.id) for row in rows]
+
+
+def test_each_warning_is_printed_with_its_line(tmp_path: Path, ledger: Ledger) -> None:
+    # given a file with the same report's Vladivostok dispatch twice, in other words
+    path = jsonl(
+        tmp_path / "report.jsonl",
+        [
+            source_body(),
+            vladivostok_dispatch("less than 100 went to Vladivostok"),
+            "",
+            vladivostok_dispatch("fewer than 100 workers arrived in Vladivostok"),
+        ],
+    )
+    # when it is imported
+    result = run_import(path)
+    # then both are recorded, and the second's warning names its line and the first fact
+    assert result.exit_code == 0, result.output
+    ids = event_ids(ledger)
+    assert len(ids) == 3
+    assert f"line 4: possible duplicate of {ids[1]} (a fact of the same source)" in result.output
+    assert "imported 3 events" in result.output
+
+
+def test_warnings_of_a_later_batch_name_their_own_lines(tmp_path: Path, ledger: Ledger) -> None:
+    # given the warned line in the second batch (batches of 1,000), against another source
+    other = "rfa-2023-06-workers-far-east"
+    sources = [source_body(f"filler-{n}") for n in range(999)]
+    path = jsonl(
+        tmp_path / "report.jsonl",
+        [
+            source_body(),
+            *sources,
+            source_body(other),
+            vladivostok_dispatch("less than 100 went to Vladivostok"),
+            vladivostok_dispatch("under 100 soldiers reached Vladivostok", other),
+        ],
+    )
+    result = run_import(path)
+    assert result.exit_code == 0, result.output
+    first = event_ids(ledger)[1001]
+    assert f"line 1003: possible duplicate of {first} (a fact of another source)" in (result.output)
+
+
+def test_an_identical_line_is_imported_once_and_reported(tmp_path: Path, ledger: Ledger) -> None:
+    # given a file where a dispatch was pasted twice (key order aside)
+    dispatch = vladivostok_dispatch("less than 100 went to Vladivostok")
+    reordered = json.dumps(dict(reversed(list(dispatch.items()))))
+    path = jsonl(tmp_path / "report.jsonl", [source_body(), dispatch, reordered])
+    # when it is imported
+    result = run_import(path)
+    # then it is recorded once, and the repeat is named with its line
+    assert result.exit_code == 0, result.output
+    assert recorded(ledger) == 2
+    assert "line 3 is identical to line 2: sent once" in result.output
+    assert "imported 2 events; identical lines sent once: 1" in result.output

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from service.cli.commands import app
 from service.cli.pusher import BodyLine, Pusher, PushStopped, idempotency_key, read_bodies
+from service.ingest.importing import LineWarning
 from tests.factories import dispatch_body, source_body
 from tests.follow.servers import ThreadedServer
 
@@ -174,3 +175,82 @@ def test_a_line_that_is_not_json_stops_the_push_before_anything_is_sent(
         read_bodies(path)
 
     assert stopped.value.line == 2
+
+
+# --- what the desk is told about its file --------------------------------------------------
+
+VLADIVOSTOK = {"text": "less than 100", "qualifier": "fewer_than", "number": 100}
+
+
+def vladivostok_dispatch(locator: str) -> dict[str, Any]:
+    body = dispatch_body("report-0", destinations=["Vladivostok"], count=VLADIVOSTOK)
+    body["provenance"]["locator"] = locator
+    return body
+
+
+def push_file(path: Path, served: ThreadedServer, writer: dict[str, str]) -> Any:
+    return CliRunner().invoke(
+        app, ["push", str(path), "--url", served.url, "--key", token(writer), "--batch", "2"]
+    )
+
+
+def test_a_push_prints_each_warning_with_its_line_and_sends_an_identical_line_once(
+    tmp_path: Path,
+    served: ThreadedServer,
+    client: TestClient,
+    writer: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")
+    # given a report's Vladivostok dispatch entered twice, in other words (line 3), and
+    # pasted twice (line 4 is line 2 again)
+    first = vladivostok_dispatch("less than 100 went to Vladivostok")
+    again = vladivostok_dispatch("fewer than 100 workers arrived in Vladivostok")
+    path = write_file(tmp_path / "reports.jsonl", [source_body("report-0"), first, again, first])
+
+    # when the file is pushed, in batches of two
+    result = push_file(path, served, writer)
+
+    # then line 4 is sent once (as line 2), and line 3 is recorded with the ledger's
+    # warning, printed with its line and the fact it may repeat
+    assert result.exit_code == 0, result.output
+    events = client.get("/v1/events?limit=1000").json()["events"]
+    assert [e["provenance"]["locator"] for e in events[1:]] == [
+        first["provenance"]["locator"],
+        again["provenance"]["locator"],
+    ]
+    assert "line 4 is identical to line 2: sent once" in result.output
+    assert (
+        f"line 3: possible duplicate of {events[1]['id']} (a fact of the same source)"
+        in result.output
+    )
+    assert "pushed 3 events; 0 were in the ledger already; identical lines sent once: 1" in (
+        result.output
+    )
+
+    # and pushed again, the batches are replays and the warning is printed again
+    again_result = push_file(path, served, writer)
+    assert again_result.exit_code == 0, again_result.output
+    assert f"line 3: possible duplicate of {events[1]['id']}" in again_result.output
+    assert "pushed 0 events; 3 were in the ledger already" in again_result.output
+    assert len(client.get("/v1/events?limit=1000").json()["events"]) == 3
+
+
+def test_a_pusher_hands_on_each_warning_with_its_line(
+    tmp_path: Path, served: ThreadedServer, client: TestClient, writer: dict[str, str]
+) -> None:
+    bodies = [
+        source_body("report-0"),
+        source_body("report-1"),
+        vladivostok_dispatch("less than 100 went to Vladivostok"),
+        dispatch_body("report-1", destinations=["Primorsky Krai"], count=VLADIVOSTOK),
+    ]
+    lines = read_bodies(write_file(tmp_path / "reports.jsonl", bodies))
+    warned: list[LineWarning] = []
+
+    pusher(served, writer).push(lines, warned=warned.append)
+
+    first = client.get("/v1/events?limit=1000").json()["events"][2]["id"]
+    assert [(w.line, str(w.possible_duplicate_of), w.reason) for w in warned] == [
+        (4, first, "another_source")
+    ]
