@@ -29,7 +29,9 @@ CountryCode = Annotated[
 class PlaceKind(StrEnum):
     country = "country"
     region = "region"
+    area = "area"  # a common name for several regions: the Russian Far East, Donbas
     city = "city"
+    district = "district"  # part of a city
     crossing = "crossing"
 
 

@@ -3,6 +3,7 @@
 from service.gazetteer.resolver import (
     Gazetteer,
     GazetteerPlace,
+    MatchKind,
     PlaceKind,
     PlaceMatch,
     default_gazetteer,
@@ -12,6 +13,7 @@ from service.gazetteer.resolver import (
 __all__ = [
     "Gazetteer",
     "GazetteerPlace",
+    "MatchKind",
     "PlaceKind",
     "PlaceMatch",
     "default_gazetteer",

@@ -18,7 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-PlaceKind = Literal["country", "region", "city", "crossing"]
+PlaceKind = Literal["country", "region", "area", "city", "district", "crossing"]
+MatchKind = Literal["exact", "alias", "fuzzy"]
 
 _ID_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)*$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
@@ -37,7 +38,14 @@ _SUBSTRING_BONUS = 0.05
 # Below these, fuzzy matches are noise rather than suggestions (and skipping them early
 # lets difflib's cheap upper bounds avoid most full ratio computations).
 _CLOSEST_FLOOR = 0.3
-_SEARCH_FUZZY_FLOOR = 0.7
+_SUGGESTION_FLOOR = 0.5
+STRONG_FUZZY = 0.8
+"""A search's fuzzy hit (not an exact name, alias or the start of one) is a result only
+at this similarity or above, and a suggestion below it. Chosen on real cases: one or two
+letters wrong in a name ("Wladiwostock" 0.96, "Khabarovks" 0.9, "Moskow" 0.83) is a
+result; a place the gazetteer lacks, named after its city or sounding like another
+("Hunchun Jingxin" → Hunchun 0.64, "Mudanjiang" → Da Nang 0.75, "Sanhe" → Quanhe 0.73,
+"Dongning" → Donggang 0.75), is not."""
 # A key shorter than this inside the query (e.g. the id "la" in "vlad") is not a signal.
 _MIN_EMBEDDED_KEY = 4
 
@@ -90,6 +98,8 @@ class GazetteerPlace(BaseModel):
     lon: float
     names: dict[str, str]
     aliases: list[str]
+    members: list[str] = []
+    """An area's places besides its children: the regions an area spanning several holds."""
     controlled_by: str | None = None
     controlled_since: str | None = None
     note: str | None = None
@@ -102,15 +112,23 @@ class GazetteerPlace(BaseModel):
         """Every string this place should be found by: id, names, aliases."""
         return [self.id, *self.names.values(), *self.aliases]
 
+    def is_alias(self, label: str) -> bool:
+        """Is `label` (one of labels()) only an alias, not the id or a name?"""
+        return label != self.id and label not in self.names.values()
+
 
 class PlaceMatch(BaseModel):
-    """A search hit; `matched` is the original label that produced the score."""
+    """A search hit; `matched` is the original label that produced the score.
+
+    `match` says how: `exact` (the id or a name), `alias` (a common spelling), `fuzzy`
+    (the start of a label, or a label spelt nearly so)."""
 
     model_config = ConfigDict(frozen=True)
 
     place: GazetteerPlace
     matched: str
     score: float
+    match: MatchKind = "fuzzy"
 
 
 def _fuzzy_score(matcher: SequenceMatcher[str], query: str, key: str, floor: float) -> float:
@@ -162,6 +180,15 @@ def _validate(places: Sequence[GazetteerPlace]) -> None:
             raise ValueError(f"{where}: parent {place.parent!r} does not exist")
         elif by_id[place.parent].country != place.country:
             raise ValueError(f"{where}: parent {place.parent!r} is in another country")
+        for member in place.members:
+            if place.kind != "area":
+                raise ValueError(f"{where}: only an area has members")
+            if member not in by_id or member == place.id:
+                raise ValueError(f"{where}: member {member!r} does not exist")
+            if by_id[member].country != place.country:
+                raise ValueError(f"{where}: member {member!r} is in another country")
+        if place.kind == "area" and not place.members:
+            raise ValueError(f"{where}: an area lists its members")
         if place.controlled_by is not None and place.controlled_by.lower() not in by_id:
             raise ValueError(f"{where}: controlled_by {place.controlled_by!r} is unknown")
         if place.controlled_since is not None:
@@ -174,6 +201,16 @@ def _validate(places: Sequence[GazetteerPlace]) -> None:
                 raise ValueError(f"gazetteer entry {place.id!r}: parent cycle")
             seen.add(current.parent)
             current = by_id[current.parent]
+    for place in places:  # nor may an area hold itself through its members
+        stack = [*place.members]
+        reached: set[str] = set()
+        while stack:
+            member = stack.pop()
+            if member == place.id:
+                raise ValueError(f"gazetteer entry {place.id!r}: member cycle")
+            if member not in reached:
+                reached.add(member)
+                stack.extend(by_id[member].members)
 
 
 def _check_since(where: str, since: str) -> None:
@@ -203,10 +240,18 @@ class Gazetteer:
                 hits = self._index.setdefault(key, [])
                 if not any(pid == place.id for pid, _ in hits):
                     hits.append((place.id, label))
-        self._children: dict[str, list[str]] = {}
+        # What directly contains what: a parent its children, an area also its members.
+        self._contents: dict[str, list[str]] = {}
+        self._containers: dict[str, list[str]] = {}
         for place in self._places:
             if place.parent is not None:
-                self._children.setdefault(place.parent, []).append(place.id)
+                self._contain(place.parent, place.id)
+            for member in place.members:
+                self._contain(place.id, member)
+
+    def _contain(self, container: str, content: str) -> None:
+        self._contents.setdefault(container, []).append(content)
+        self._containers.setdefault(content, []).append(container)
 
     @classmethod
     def load(cls) -> Gazetteer:
@@ -239,11 +284,12 @@ class Gazetteer:
     def search(
         self, q: str, country: str | None = None, kind: str | None = None, limit: int = 20
     ) -> list[PlaceMatch]:
-        """Exact matches (1.0), then prefix matches, then fuzzy matches above a threshold.
+        """The places `q` names: exact names and aliases (1.0), then labels it begins,
+        then labels it spells nearly (similarity at least STRONG_FUZZY).
 
         Scores are banded so the order by tier is also the order by score:
         prefix in [0.85, 0.99), fuzzy below 0.85. A blank query matches nothing;
-        use all() to list places.
+        use all() to list places. Weaker likenesses are suggestions(), never results.
         """
         query = normalise(q)
         matcher = _matcher_for(query)
@@ -256,8 +302,22 @@ class Gazetteer:
                 return 0.9 + 0.09 * coverage
             if f" {query}" in key:  # a later word starts with it: "peter" in "saint petersburg"
                 return 0.85 + 0.09 * coverage
-            fuzzy = _fuzzy_score(matcher, query, key, _SEARCH_FUZZY_FLOOR)
-            return min(fuzzy, 0.84) if fuzzy else None
+            similarity = _similarity(matcher, key, STRONG_FUZZY)
+            return min(similarity, 0.84) if similarity else None
+
+        return self._scan(query, score, country, kind, limit)
+
+    def suggestions(
+        self, q: str, country: str | None = None, kind: str | None = None, limit: int = 5
+    ) -> list[PlaceMatch]:
+        """Places `q` is only somewhat like (similarity in [0.5, STRONG_FUZZY)), best
+        first: what to offer when search() finds nothing, never an answer."""
+        query = normalise(q)
+        matcher = _matcher_for(query)
+
+        def score(key: str) -> float | None:
+            similarity = _similarity(matcher, key, _SUGGESTION_FLOOR)
+            return similarity if similarity and similarity < STRONG_FUZZY else None
 
         return self._scan(query, score, country, kind, limit)
 
@@ -288,35 +348,65 @@ class Gazetteer:
             best.items(), key=lambda item: (-item[1][0], self._by_id[item[0]].name, item[0])
         )
         return [
-            PlaceMatch(place=self._by_id[pid], matched=label, score=round(value, 4))
+            PlaceMatch(
+                place=self._by_id[pid],
+                matched=label,
+                score=round(value, 4),
+                match=_match_kind(self._by_id[pid], label, value),
+            )
             for pid, (value, label) in ranked[:limit]
         ]
 
     def ancestors(self, place_id: str) -> list[str]:
-        """Parent chain up to the country, nearest first. Raises KeyError for unknown ids."""
-        chain: list[str] = []
-        parent = self._by_id[place_id].parent
-        while parent is not None:
-            chain.append(parent)
-            parent = self._by_id[parent].parent
-        return chain
+        """Every place that contains place_id, nearest first, its country last: the parent
+        chain and each area that holds a place of it (Vladivostok: Primorsky Krai, the
+        Russian Far East, Siberia, Russia). Raises KeyError for unknown ids."""
+        if place_id not in self._by_id:
+            raise KeyError(place_id)
+        found: list[str] = []
+        level = [place_id]
+        while level:  # breadth first: nearer containers come first
+            level = [c for p in level for c in self._containers.get(p, []) if c not in found]
+            level = list(dict.fromkeys(level))
+            found.extend(level)
+        country = self._by_id[place_id].country.lower()
+        return [p for p in found if p != country] + ([country] if country in found else [])
 
     def descendants(self, place_id: str) -> set[str]:
-        """Every place below place_id, at any depth. Raises KeyError for unknown ids."""
+        """Every place inside place_id, at any depth: children, an area's members and
+        theirs. Raises KeyError for unknown ids."""
         if place_id not in self._by_id:
             raise KeyError(place_id)
         found: set[str] = set()
-        stack = list(self._children.get(place_id, []))
+        stack = list(self._contents.get(place_id, []))
         while stack:
-            child = stack.pop()
-            found.add(child)
-            stack.extend(self._children.get(child, []))
+            content = stack.pop()
+            if content not in found:
+                found.add(content)
+                stack.extend(self._contents.get(content, []))
         return found
 
 
 def _in_country(place: GazetteerPlace, country: str | None) -> bool:
     # De jure country: an occupied Ukrainian place stays under "UA" whoever controls it.
     return country is None or place.country == country.upper()
+
+
+def _similarity(matcher: SequenceMatcher[str], key: str, floor: float) -> float:
+    """difflib's ratio of the matcher's query to `key`; 0.0 under floor. No bonus for a
+    key inside the query: "Hunchun Jingxin" is somewhere in Hunchun, not Hunchun."""
+    matcher.set_seq1(key)
+    # Cheap upper bounds first: most keys are nowhere near the query.
+    if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+        return 0.0
+    ratio = matcher.ratio()
+    return ratio if ratio >= floor else 0.0
+
+
+def _match_kind(place: GazetteerPlace, label: str, score: float) -> MatchKind:
+    if score < 1.0:
+        return "fuzzy"
+    return "alias" if place.is_alias(label) else "exact"
 
 
 def _matcher_for(query: str) -> SequenceMatcher[str]:

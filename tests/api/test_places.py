@@ -212,3 +212,198 @@ def test_a_place_resolved_before_answers_again_by_what_was_written_with_it(
         assert refused.json()["errors"][0]["pointer"] == "/data/destinations/1/name"
         ambiguous = destinations({"name": "Jilin"})
         assert ambiguous.json()["type"] == "/problems/ambiguous-place"
+
+
+# --- areas and districts ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("q", "place_id"),
+    [
+        ("Russian Far East", "ru-far-east"),
+        ("Дальний Восток", "ru-far-east"),
+        ("극동", "ru-far-east"),
+        ("远东", "ru-far-east"),
+        ("Siberia", "ru-siberia"),
+        ("Сибирь", "ru-siberia"),
+        ("시베리아", "ru-siberia"),
+        ("西伯利亚", "ru-siberia"),
+        ("Donbas", "ua-donbas"),
+        ("Донбасс", "ua-donbas"),
+        ("돈바스", "ua-donbas"),
+        ("顿巴斯", "ua-donbas"),
+        ("occupied Donbas", "ua-donbas"),
+        ("Northeast China", "cn-northeast"),
+        ("Маньчжурия", "cn-northeast"),
+        ("동북3성", "cn-northeast"),
+        ("东北三省", "cn-northeast"),
+    ],
+)
+def test_an_area_spanning_several_regions_is_found_by_its_common_name_in_four_languages(
+    client: TestClient, q: str, place_id: str
+) -> None:
+    first = hits(client, q)[0]
+    assert (first["place"]["id"], first["place"]["kind"], first["score"]) == (
+        place_id,
+        "area",
+        1.0,
+    )
+    assert first["match"] in {"exact", "alias"}
+    assert first["suggestion"] is False
+
+
+def test_an_area_lists_the_regions_it_contains(client: TestClient) -> None:
+    far_east = client.get("/v1/places/ru-far-east").json()
+    assert {"ru-primorsky-krai", "ru-khabarovsk-krai", "ru-amur-oblast"} <= set(far_east["members"])
+    assert far_east["parent"] == "ru"
+    donbas = client.get("/v1/places/ua-donbas").json()
+    assert (donbas["country"], donbas["controlled_by"]) == ("UA", "RU")
+    assert sorted(donbas["members"]) == ["ua-donetsk-oblast", "ua-luhansk-oblast"]
+    assert client.get("/v1/places/ru-vladivostok").json()["members"] == []
+
+
+@pytest.mark.parametrize(
+    ("q", "place_id", "parent"),
+    [
+        ("Pervorechensky District", "ru-vladivostok-pervorechensky", "ru-vladivostok"),
+        ("Ленинский район Владивостока", "ru-vladivostok-leninsky", "ru-vladivostok"),
+        ("振兴区", "cn-dandong-zhenxing", "cn-dandong"),
+        ("Yuanbao District", "cn-dandong-yuanbao", "cn-dandong"),
+    ],
+)
+def test_a_district_is_found_inside_its_city(
+    client: TestClient, q: str, place_id: str, parent: str
+) -> None:
+    place = hits(client, q)[0]["place"]
+    assert (place["id"], place["kind"], place["parent"]) == (place_id, "district", parent)
+
+
+def test_a_district_named_alike_in_many_cities_is_not_a_name_without_its_city(
+    client: TestClient,
+) -> None:
+    # "Leninsky District" exists in dozens of Russian cities: only a fuzzy (prefix) hit
+    assert all(h["match"] == "fuzzy" for h in hits(client, "Ленинский район"))
+
+
+# --- how a search matched: exact, alias, fuzzy; weak likenesses are only suggestions -------
+
+
+@pytest.mark.parametrize(
+    ("q", "match"),
+    [("Vladivostok", "exact"), ("블라디보스토크", "exact"), ("Vladivostock", "alias")],
+)
+def test_a_name_or_alias_is_an_exact_or_alias_match(client: TestClient, q: str, match: str) -> None:
+    first = hits(client, q)[0]
+    assert (first["place"]["id"], first["match"], first["score"]) == ("ru-vladivostok", match, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("q", "place_id"),
+    [
+        ("Wladiwostock", "ru-vladivostok"),
+        ("Vladivostokk", "ru-vladivostok"),
+        ("Khabarovks", "ru-khabarovsk"),
+        ("Moskow", "ru-moscow"),
+        ("Владивасток", "ru-vladivostok"),
+    ],
+)
+def test_a_misspelt_name_is_a_strong_fuzzy_result(
+    client: TestClient, q: str, place_id: str
+) -> None:
+    first = hits(client, q)[0]
+    assert (first["place"]["id"], first["match"], first["suggestion"]) == (
+        place_id,
+        "fuzzy",
+        False,
+    )
+    assert 0.8 <= first["score"] < 1
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "Hunchun Jingxin",  # a town in Hunchun the gazetteer lacks
+        "Mudanjiang",  # a Chinese city that sounds like Da Nang
+        "Sanhe",  # a Chinese town that sounds like Quanhe
+        "Dongning",  # a Chinese county that sounds like Donggang
+        "Nakhodka port",
+    ],
+)
+def test_a_place_the_gazetteer_lacks_gets_suggestions_never_a_result(
+    client: TestClient, q: str
+) -> None:
+    found = hits(client, q)
+    assert found, "the closest places are offered"
+    assert all(h["suggestion"] and h["match"] == "fuzzy" and h["score"] < 0.8 for h in found)
+
+
+def test_a_chinese_village_is_never_answered_with_a_russian_city(client: TestClient) -> None:
+    assert hits(client, "小西沟") == []
+    jingxin = hits(client, "Hunchun Jingxin")
+    assert jingxin[0]["place"]["id"] == "cn-hunchun"
+    assert not any(h["place"]["country"] == "RU" for h in jingxin)
+
+
+def test_suggestions_are_left_out_when_something_matches(client: TestClient) -> None:
+    assert not any(h["suggestion"] for h in hits(client, "Vladi"))
+
+
+@pytest.mark.usefixtures("recorded_source")
+@pytest.mark.parametrize("name", ["Hunchun Jingxin", "小西沟", "Wladiwostock"])
+def test_a_name_in_an_event_is_never_resolved_by_likeness(
+    client: TestClient, writer: Headers, name: str
+) -> None:
+    response = client.post("/v1/events", json=dispatch_body(destinations=[name]), headers=writer)
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"] == "/problems/unknown-place"
+    assert problem["errors"][0]["pointer"] == "/data/destinations/0/name"
+    if name == "Hunchun Jingxin":
+        assert problem["suggestions"][0].startswith("cn-hunchun ")
+
+
+@pytest.mark.usefixtures("recorded_source")
+def test_a_dispatch_to_an_area_is_recorded_as_the_area(client: TestClient, writer: Headers) -> None:
+    response = client.post("/v1/events", json=dispatch_body(destinations=["극동"]), headers=writer)
+    assert response.status_code == 201, response.text
+    assert response.json()["events"][0]["data"]["destinations"] == [
+        {"name": "극동", "place_id": "ru-far-east", "country": "RU", "kind": "area"}
+    ]
+
+
+@pytest.mark.usefixtures("recorded_source")
+def test_the_place_filter_of_an_area_takes_in_its_members_cities(
+    client: TestClient, writer: Headers
+) -> None:
+    # given a dispatch to Vladivostok and one to Donetsk
+    for city in ("Vladivostok", "Donetsk"):
+        body = dispatch_body(destinations=[city])
+        assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+
+    # when the deployments are asked for the Russian Far East, then for Siberia
+    def places(area: str) -> list[str]:
+        response = client.get("/v1/deployments", params={"place": area})
+        assert response.status_code == 200, response.text
+        return [row["place"]["place_id"] for row in response.json()["rows"]]
+
+    # then Vladivostok is inside both (Siberia holds the Far East), Donetsk in neither
+    assert places("Russian Far East") == ["ru-vladivostok"]
+    assert places("ru-siberia") == ["ru-vladivostok"]
+    assert places("Donbas") == ["ua-donetsk"]
+
+
+def test_a_flow_to_an_area_and_one_to_a_city_inside_it_may_be_the_same_workers(
+    client: TestClient, writer: Headers
+) -> None:
+    # given a dispatch of "about 350" to the Russian Far East
+    for source_id in ("source-a", "source-b"):
+        source = source_body(source_id=source_id)
+        assert client.post("/v1/events", json=source, headers=writer).status_code == 201
+    area = dispatch_body(source_id="source-a", destinations=["Russian Far East"])
+    first = client.post("/v1/events", json=area, headers=writer).json()["events"][0]["id"]
+    # when another source reports about 350 to Vladivostok over the same weeks
+    city = dispatch_body(source_id="source-b", destinations=["Vladivostok"])
+    response = client.post("/v1/events", json=city, headers=writer)
+    # then it is recorded with a warning naming the area's fact
+    assert response.status_code == 201, response.text
+    assert [w["possible_duplicate_of"] for w in response.json()["warnings"]] == [first]

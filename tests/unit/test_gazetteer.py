@@ -237,9 +237,68 @@ def test_descendants_of_russia_include_cities_at_any_depth() -> None:
 
 def test_ancestors_run_from_nearest_up_to_the_country() -> None:
     gaz = default_gazetteer()
-    assert gaz.ancestors("ru-vladivostok") == ["ru-primorsky-krai", "ru"]
-    assert gaz.ancestors("cn-yanji") == ["cn-yanbian", "cn-jilin-province", "cn"]
+    assert gaz.ancestors("ru-vladivostok") == [
+        "ru-primorsky-krai",
+        "ru-far-east",
+        "ru-siberia",
+        "ru",
+    ]
+    assert gaz.ancestors("cn-yanji") == [
+        "cn-yanbian",
+        "cn-jilin-province",
+        "cn-northeast",
+        "cn",
+    ]
+    assert gaz.ancestors("ru-moscow") == ["ru"]
     assert gaz.ancestors("ru") == []
+
+
+def test_an_area_contains_its_members_and_what_they_hold() -> None:
+    gaz = default_gazetteer()
+    far_east = gaz.descendants("ru-far-east")
+    assert {"ru-primorsky-krai", "ru-vladivostok", "ru-vladivostok-leninsky"} <= far_east
+    assert "ru-moscow" not in far_east
+    assert far_east < gaz.descendants("ru-siberia")
+    assert {"ua-donetsk", "ua-luhansk", "ua-mariupol"} <= gaz.descendants("ua-donbas")
+    assert "ua-melitopol" not in gaz.descendants("ua-donbas")
+    assert {"cn-dandong", "cn-yanji", "cn-harbin"} <= gaz.descendants("cn-northeast")
+    assert "cn-beijing" not in gaz.descendants("cn-northeast")
+
+
+def test_every_area_has_members_and_every_district_lies_in_a_city() -> None:
+    gaz = default_gazetteer()
+    for place in gaz.all():
+        if place.kind == "area":
+            assert place.members, place.id
+            members = [gaz.get(m) for m in place.members]
+            assert all(m is not None and m.country == place.country for m in members)
+        if place.kind == "district":
+            parent = gaz.get(place.parent or "")
+            assert parent is not None and parent.kind == "city", place.id
+            # within about 15 km of its city's point
+            assert abs(place.lat - parent.lat) < 0.15 and abs(place.lon - parent.lon) < 0.15
+
+
+@pytest.mark.parametrize(
+    ("query", "place_id", "match"),
+    [
+        ("Vladivostok", "ru-vladivostok", "exact"),
+        ("ru-vladivostok", "ru-vladivostok", "exact"),
+        ("Vladivostock", "ru-vladivostok", "alias"),
+        ("Wladiwostock", "ru-vladivostok", "fuzzy"),
+        ("극동", "ru-far-east", "alias"),
+    ],
+)
+def test_search_says_how_it_matched(query: str, place_id: str, match: str) -> None:
+    first = default_gazetteer().search(query)[0]
+    assert (first.place.id, first.match) == (place_id, match)
+
+
+@pytest.mark.parametrize("query", ["Hunchun Jingxin", "小西沟", "Mudanjiang", "Sanhe"])
+def test_search_leaves_weak_likenesses_to_suggestions(query: str) -> None:
+    gaz = default_gazetteer()
+    assert gaz.search(query) == []
+    assert all(m.score < 0.8 and m.match == "fuzzy" for m in gaz.suggestions(query))
 
 
 def test_hierarchy_rejects_unknown_ids() -> None:
@@ -282,6 +341,28 @@ def test_validation_rejects_bad_country_codes_and_coordinates() -> None:
         Gazetteer([country, _place("ru-x", "city", "ru", country="ru")])
     with pytest.raises(ValueError, match=r"ru-y.*lat/lon"):
         Gazetteer([country, _place("ru-y", "city", "ru", lat=95.0)])
+
+
+def test_validation_checks_an_areas_members() -> None:
+    country = _place("ru", "country", None)
+    region = _place("ru-a", "region", "ru")
+    with pytest.raises(ValueError, match=r"ru-x.*lists its members"):
+        Gazetteer([country, region, _place("ru-x", "area", "ru")])
+    with pytest.raises(ValueError, match=r"ru-x.*member 'ru-nowhere'"):
+        Gazetteer([country, region, _place("ru-x", "area", "ru", members=["ru-nowhere"])])
+    with pytest.raises(ValueError, match=r"ru-a.*only an area"):
+        Gazetteer([country, _place("ru-a", "region", "ru", members=["ru"])])
+    with pytest.raises(ValueError, match="member cycle"):
+        Gazetteer(
+            [
+                country,
+                _place("ru-x", "area", "ru", members=["ru-y"]),
+                _place("ru-y", "area", "ru", members=["ru-x"]),
+            ]
+        )
+    cn = _place("cn", "country", None)
+    with pytest.raises(ValueError, match="another country"):
+        Gazetteer([country, cn, _place("ru-x", "area", "ru", members=["cn"])])
 
 
 def test_validation_rejects_a_parent_cycle() -> None:

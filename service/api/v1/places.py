@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
 from service.domain.places import PlaceKind
-from service.gazetteer import GazetteerPlace
+from service.gazetteer import GazetteerPlace, MatchKind, PlaceMatch
 
 router = APIRouter(prefix="/v1/places", tags=["places"])
 
@@ -24,6 +24,10 @@ class PlaceOut(BaseModel):
     lon: float
     names: dict[str, str]
     aliases: list[str]
+    members: list[str] = Field(
+        description="An area's places (the regions it spans); they, and what they hold, "
+        "are inside it for the `place` filter and the duplicate check. Empty for others."
+    )
     controlled_by: str | None
     controlled_since: str | None
 
@@ -34,8 +38,27 @@ class PlaceOut(BaseModel):
 
 class PlaceHit(BaseModel):
     place: PlaceOut
-    matched: str
-    score: float
+    matched: str = Field(description="The name or spelling that matched.")
+    score: float = Field(description="1.0 for a name or alias; below 1 for the rest.")
+    match: MatchKind = Field(
+        description="`exact` (the id or a name), `alias` (a common spelling) or `fuzzy` "
+        "(the start of a name, or a name spelt nearly so)."
+    )
+    suggestion: bool = Field(
+        default=False,
+        description="True for a weak likeness, listed only when nothing matched: "
+        "a place to check, never an answer.",
+    )
+
+    @classmethod
+    def of(cls, hit: PlaceMatch, suggestion: bool = False) -> PlaceHit:
+        return cls(
+            place=PlaceOut.of(hit.place),
+            matched=hit.matched,
+            score=hit.score,
+            match=hit.match,
+            suggestion=suggestion,
+        )
 
 
 @router.get("", summary="Find places by name", responses=problem_responses(422))
@@ -50,20 +73,32 @@ def search_places(
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> list[PlaceHit]:
     """Places whose name matches `q` in English, Russian, Korean or Chinese, or a common
-    spelling ("St. Petersburg", "Санкт-Петербург"); exact matches first, then close ones.
-    Without `q`, every place (filtered by `country` and `kind`)."""
+    spelling ("St. Petersburg", "Санкт-Петербург"); names and aliases first (`match`
+    `exact` or `alias`, score 1.0), then places whose name `q` begins or spells nearly
+    (`fuzzy`: "Wladiwostock" finds Vladivostok at 0.84).
+
+    A weaker likeness is never a result: only when nothing matches does the list hold
+    the closest places, each with `suggestion: true` ("Hunchun Jingxin", a town the
+    gazetteer lacks, suggests Hunchun). Areas that span several regions are places too
+    (`kind: area`: "Russian Far East", "극동", "Donbas", "东北三省"), and so are districts
+    of a city. Without `q`, every place (filtered by `country` and `kind`)."""
     gazetteer = ledger.gazetteer
     if q:
-        hits = gazetteer.search(q, country=country, kind=kind.value if kind else None, limit=limit)
-        return [
-            PlaceHit(place=PlaceOut.of(h.place), matched=h.matched, score=h.score) for h in hits
-        ]
+        only = kind.value if kind else None
+        hits = gazetteer.search(q, country=country, kind=only, limit=limit)
+        if hits:
+            return [PlaceHit.of(h) for h in hits]
+        weak = gazetteer.suggestions(q, country=country, kind=only, limit=min(limit, 5))
+        return [PlaceHit.of(h, suggestion=True) for h in weak]
     every = [
         p
         for p in gazetteer.all()
         if (country is None or p.country == country.upper()) and (kind is None or p.kind == kind)
     ]
-    return [PlaceHit(place=PlaceOut.of(p), matched=p.name, score=1.0) for p in every[:limit]]
+    return [
+        PlaceHit(place=PlaceOut.of(p), matched=p.name, score=1.0, match="exact")
+        for p in every[:limit]
+    ]
 
 
 @router.get("/{place_id}", summary="One place", responses=problem_responses(404))
