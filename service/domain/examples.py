@@ -2,7 +2,12 @@
 
 Swagger shows these on `POST /v1/events`. Types the founding report does not
 contain are built from its facts and say so in their summary; a test keeps every
-example equal to the seed file so the two cannot drift apart.
+example equal to the seed file so the two cannot drift apart, and another that each
+example is the fact its summary names.
+
+Swagger's first (default) example records an illustration source the seed does not
+hold, so the first thing a journalist tries on a seeded ledger succeeds; the
+illustrations after it cite that source.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class EventExample:
     description: str
     body: dict[str, Any]
     from_seed: bool
+    target: dict[str, Any] | None = None
+    """The seed body whose recorded id PLACEHOLDER_TARGET_ID stands for, if any."""
 
 
 @cache
@@ -40,41 +47,73 @@ def seed_bodies() -> tuple[dict[str, Any], ...]:
     return tuple(json.loads(line) for line in text.splitlines() if line.strip())
 
 
-def _first_of(kind: EventType, where: str | None = None) -> dict[str, Any]:
-    """A copy of the first seed body of a type (whose JSON mentions `where`, if given)."""
+def _first_of(kind: EventType, to: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A copy of the first seed body of a type (a dispatch to exactly the places `to`, if
+    given: by its destinations, never by words in its quote, which may name others)."""
     return copy.deepcopy(
         next(
             body
             for body in seed_bodies()
-            if body["type"] == kind.value and (where is None or where in json.dumps(body))
+            if body["type"] == kind.value
+            and (to is None or tuple(d["name"] for d in body["data"]["destinations"]) == to)
         )
     )
 
 
-def _seed_example(kind: EventType, summary: str, where: str | None = None) -> EventExample:
+def _seed_example(kind: EventType, summary: str, to: tuple[str, ...] | None = None) -> EventExample:
     return EventExample(
         summary=summary,
         description="Taken verbatim from the seed file (Daily NK, May 2023).",
-        body=_first_of(kind, where),
+        body=_first_of(kind, to),
         from_seed=True,
     )
 
 
-def _illustration(summary: str, description: str, body: dict[str, Any]) -> EventExample:
+def _illustration(
+    summary: str, description: str, body: dict[str, Any], target: dict[str, Any] | None = None
+) -> EventExample:
     return EventExample(
         summary=f"Illustration: {summary}",
         description=description + " Not a fact of the founding report.",
         body=body,
         from_seed=False,
+        target=target,
     )
 
 
 def _vladivostok() -> dict[str, Any]:
-    return _first_of(EventType.workers_dispatched, "Vladivostok")
+    return _first_of(EventType.workers_dispatched, ("Vladivostok",))
 
 
 def _moscow() -> dict[str, Any]:
-    return _first_of(EventType.workers_dispatched, "Moscow")
+    return _first_of(EventType.workers_dispatched, ("Moscow", "Saint Petersburg"))
+
+
+def illustration_source() -> EventExample:
+    """The source the illustrations cite, which the seed does not hold: Swagger's default
+    example, so that posting it first on a seeded ledger succeeds (201)."""
+    return _illustration(
+        "record a second report (post this first; the illustrations cite it)",
+        f"Opens the stream of an example source ({ILLUSTRATION_SOURCE_ID!r}) that the seed "
+        "does not hold, so it can be posted on a seeded ledger; the illustrated "
+        "corroboration and stock estimate cite it.",
+        {
+            "type": EventType.source_recorded.value,
+            "provenance": {
+                "source_id": ILLUSTRATION_SOURCE_ID,
+                "locator": "Soldiers sent to build in Vladivostok",
+            },
+            "data": {
+                "source_id": ILLUSTRATION_SOURCE_ID,
+                "outlet": "Example Wire",
+                "title": "Soldiers sent to build in Vladivostok",
+                "language": "en",
+                "published_on": "2023-05-10",
+                "reporting_basis": "anonymous_source_in_country",
+                "notes": "An illustration for trying the API: not a real report.",
+            },
+        },
+    )
 
 
 def _illustrations() -> dict[EventType, EventExample]:
@@ -90,7 +129,7 @@ def _illustrations() -> dict[EventType, EventExample]:
     )
     return {
         EventType.workforce_estimated: _illustration(
-            "a reported stock of workers in Russia",
+            "a stock of about 20,000 workers in Russia",
             "A stock ('about 20,000 in Russia'), kept apart from the flows and never "
             f"summed into them. {second_source}",
             {
@@ -129,6 +168,7 @@ def _illustrations() -> dict[EventType, EventExample]:
                     "notes": "Same count, place, period and affiliation as the Daily NK report.",
                 },
             },
+            target=vladivostok,
         ),
         EventType.fact_corrected: _illustration(
             "a correction of the Vladivostok dispatch",
@@ -145,9 +185,10 @@ def _illustrations() -> dict[EventType, EventExample]:
                     "replacement": vladivostok["data"],
                 },
             },
+            target=vladivostok,
         ),
         EventType.fact_retracted: _illustration(
-            "a retraction of a Moscow dispatch recorded twice",
+            "a retraction of the Moscow and Saint Petersburg dispatch recorded twice",
             "Suppose the desk had recorded the Moscow and Saint Petersburg dispatch twice: "
             "the second copy is retracted and stops counting. Needs the scope "
             f"`events:correct`. {target_note}",
@@ -159,6 +200,7 @@ def _illustrations() -> dict[EventType, EventExample]:
                     "reason": "Recorded twice by mistake; the first record stands.",
                 },
             },
+            target=moscow,
         ),
     }
 
@@ -173,7 +215,7 @@ def event_examples() -> dict[EventType, EventExample]:
         EventType.workers_dispatched: _seed_example(
             EventType.workers_dispatched,
             "Fewer than 100 military-affiliated workers to Vladivostok by rail",
-            "Vladivostok",
+            ("Vladivostok",),
         ),
         EventType.workers_repatriated: _seed_example(
             EventType.workers_repatriated, "Workers over three years in Russia sent home"
@@ -191,3 +233,16 @@ def event_examples() -> dict[EventType, EventExample]:
         **_illustrations(),
     }
     return {kind: found[kind] for kind in EventType}
+
+
+DEFAULT_EXAMPLE_NAME = "source.recorded (illustration)"
+
+
+@cache
+def swagger_examples() -> dict[str, EventExample]:
+    """Swagger's examples in order, by name: first (the default) the illustration source
+    a seeded ledger does not hold, then one per event type."""
+    return {
+        DEFAULT_EXAMPLE_NAME: illustration_source(),
+        **{kind.value: example for kind, example in event_examples().items()},
+    }

@@ -12,14 +12,15 @@ from fastapi.testclient import TestClient
 
 from service.domain.events import EventType
 from service.domain.examples import (
-    ILLUSTRATION_SOURCE_ID,
+    DEFAULT_EXAMPLE_NAME,
     PLACEHOLDER_TARGET_ID,
     event_examples,
+    illustration_source,
     seed_bodies,
+    swagger_examples,
 )
 from service.ingest.importing import SEED_PRINCIPAL, import_events, read_seed
 from service.ledger import Ledger
-from tests.factories import source_body
 
 Headers = dict[str, str]
 SOURCE = "dailynk-2023-05-nk-workers-russia"
@@ -245,39 +246,56 @@ def test_the_seed_holds_only_the_reports_own_source(seeded: list[dict[str, Any]]
 # --- Swagger's example bodies --------------------------------------------------------------
 
 
-def test_swagger_shows_one_example_per_event_type_from_the_examples_module(
+def test_swagger_shows_the_illustration_source_first_then_one_example_per_event_type(
     client: TestClient,
 ) -> None:
     document = client.get("/openapi.json").json()
     content = document["paths"]["/v1/events"]["post"]["requestBody"]["content"]
     examples = content["application/json"]["examples"]
-    assert list(examples) == [kind.value for kind in EventType]
-    for kind, example in event_examples().items():
-        assert examples[kind.value]["value"] == example.body
-        assert examples[kind.value]["summary"] == example.summary
+    assert list(examples) == [DEFAULT_EXAMPLE_NAME, *(kind.value for kind in EventType)]
+    for name, example in swagger_examples().items():
+        assert examples[name]["value"] == example.body
+        assert examples[name]["summary"] == example.summary
+
+
+def test_swaggers_default_example_is_recorded_on_a_freshly_seeded_ledger(
+    client: TestClient, ledger: Ledger, writer: Headers
+) -> None:
+    # given the ledger as `make run` seeds it
+    load_through_the_import(ledger)
+    # when a journalist posts Swagger's default (first) example as it stands
+    document = client.get("/openapi.json").json()
+    content = document["paths"]["/v1/events"]["post"]["requestBody"]["content"]
+    default = next(iter(content["application/json"]["examples"].values()))["value"]
+    response = client.post("/v1/events", json=default, headers=writer)
+    # then it is recorded, with nothing to warn about
+    assert response.status_code == 201, response.text
+    assert response.json()["warnings"] == []
+
+
+def _places(dispatch: dict[str, Any]) -> list[str]:
+    return [place["name"] for place in dispatch["data"]["destinations"]]
 
 
 def test_every_example_is_accepted_by_the_ledger_after_the_seed(
     client: TestClient, corrector: Headers
 ) -> None:
-    # given the seed, and the second source the illustrations cite
+    # given the seed, and the second source the illustrations cite (Swagger's default)
     load_through_the_api(client, corrector)
-    second = source_body(ILLUSTRATION_SOURCE_ID, outlet="Example outlet")
+    second = illustration_source().body
     assert client.post("/v1/events", json=second, headers=corrector).status_code == 201
-    dispatches = client.get("/v1/events", params={"type": "workers.dispatched"}).json()["events"]
-    ids = {
-        "Vladivostok": next(e["id"] for e in dispatches if "Vladivostok" in str(e["data"])),
-        "Moscow": next(e["id"] for e in dispatches if "Moscow" in str(e["data"])),
-    }
-    # when each example that the seed does not hold is posted, its target filled in
+    recorded = client.get("/v1/events", params={"type": "workers.dispatched"}).json()["events"]
+    # when each example that the seed does not hold is posted, its target filled in with
+    # the id the ledger gave the seed line it stands for
     for kind, example in event_examples().items():
         if example.from_seed:
             continue
         body = copy.deepcopy(example.body)
-        if "target_event_id" in body["data"]:
+        if example.target is not None:
             assert body["data"]["target_event_id"] == PLACEHOLDER_TARGET_ID
-            city = "Moscow" if kind is EventType.fact_retracted else "Vladivostok"
-            body["data"]["target_event_id"] = ids[city]
+            body["data"]["target_event_id"] = next(
+                e["id"] for e in recorded if _places(e) == _places(example.target)
+            )
         response = client.post("/v1/events", json=body, headers=corrector)
         # then the ledger records it
         assert response.status_code == 201, f"{kind.value}: {response.text}"

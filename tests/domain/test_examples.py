@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,16 @@ import pytest
 from pydantic import TypeAdapter
 
 from service.domain.events import EventIn, EventInBase, EventType
-from service.domain.examples import PLACEHOLDER_TARGET_ID, event_examples, seed_bodies
+from service.domain.examples import (
+    DEFAULT_EXAMPLE_NAME,
+    ILLUSTRATION_SOURCE_ID,
+    PLACEHOLDER_TARGET_ID,
+    EventExample,
+    event_examples,
+    seed_bodies,
+    swagger_examples,
+)
+from service.gazetteer import default_gazetteer
 
 SEED_FILE = (
     Path(__file__).resolve().parents[2]
@@ -94,3 +104,94 @@ def test_the_illustrated_corroboration_cites_another_source_than_the_seed() -> N
     corroboration = event_examples()[EventType.fact_corroborated].body
     seed_sources = {line["provenance"]["source_id"] for line in seed_lines()}
     assert corroboration["provenance"]["source_id"] not in seed_sources
+
+
+# --- each example is the fact its label names ---------------------------------------------
+
+PLACE_FIELDS = ("destinations", "from_places", "place", "places")
+COUNT_WORDS = {
+    "exact": ("",),
+    "approximately": ("about ", "approximately ", "around "),
+    "fewer_than": ("fewer than ", "less than "),
+    "at_most": ("at most ", "up to "),
+    "at_least": ("at least ",),
+    "more_than": ("more than ", "over "),
+}
+
+
+def _fact_of(example: EventExample) -> dict[str, Any]:
+    """The payload the label speaks of: a correction's replacement, the target a
+    corroboration or retraction points at, or the body's own data."""
+    data = example.body["data"]
+    if "replacement" in data:
+        replacement: dict[str, Any] = data["replacement"]
+        return replacement
+    if example.target is not None:
+        target: dict[str, Any] = example.target["data"]
+        return target
+    own: dict[str, Any] = data
+    return own
+
+
+def _payload_places(fact: dict[str, Any]) -> set[str]:
+    gazetteer = default_gazetteer()
+    named: list[dict[str, Any]] = []
+    for field in PLACE_FIELDS:
+        value = fact.get(field)
+        named.extend(value if isinstance(value, list) else [value] if value else [])
+    return {gazetteer.resolve(place["name"])[0].id for place in named}
+
+
+def _label_places(label: str) -> set[str]:
+    """Every gazetteer place whose English name or a longer alias the label names."""
+    found = set()
+    for place in default_gazetteer().all():
+        for name in (place.name, *place.aliases):
+            if len(name) >= 4 and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", label):
+                found.add(place.id)
+    # a name inside a longer name ("Petersburg" in "Saint Petersburg") is that place
+    return found
+
+
+@pytest.mark.parametrize(("name", "example"), list(swagger_examples().items()))
+def test_each_example_is_the_fact_its_label_names(name: str, example: EventExample) -> None:
+    label = example.summary
+    fact = _fact_of(example)
+    # the places the label names are the payload's places, no more and no fewer
+    assert _label_places(label) == _payload_places(fact), name
+    # a count the label states is the payload's count, in words and number
+    count = fact.get("count")
+    if count is not None and re.search(r"\d", label):
+        assert count.get("number") is not None, f"{name}: a vague count is given a number"
+        words = COUNT_WORDS[count["qualifier"]]
+        assert any(f"{w}{count['number']:,}" in label.lower() for w in words), name
+    # and its affiliation and transport words are the payload's
+    for word in ("military", "civilian"):
+        if word in label:
+            assert fact["affiliation"] == word, name
+    for word, mode in (("by rail", "rail"), ("by air", "air"), ("by sea", "sea")):
+        if word in label:
+            assert fact["transport"] == mode, name
+
+
+def test_the_vladivostok_examples_are_the_vladivostok_dispatch() -> None:
+    vladivostok = seed_line_of(EventType.workers_dispatched, '"Vladivostok"}]')
+    dispatched = event_examples()[EventType.workers_dispatched]
+    assert dispatched.body == vladivostok
+    corrected = event_examples()[EventType.fact_corrected]
+    assert corrected.body["data"]["replacement"]["destinations"] == [{"name": "Vladivostok"}]
+
+
+def test_swaggers_default_example_records_a_source_the_seed_does_not_hold() -> None:
+    name, default = next(iter(swagger_examples().items()))
+    assert (name, default.body["type"]) == (DEFAULT_EXAMPLE_NAME, "source.recorded")
+    assert default.summary.startswith("Illustration: ")
+    seed_sources = {line["provenance"]["source_id"] for line in seed_lines()}
+    assert default.body["data"]["source_id"] == ILLUSTRATION_SOURCE_ID not in seed_sources
+    # and the illustrations that cite a second source cite this one
+    cited = {
+        e.body["provenance"]["source_id"]
+        for e in event_examples().values()
+        if not e.from_seed and e.body["provenance"]["source_id"] not in seed_sources
+    }
+    assert cited == {ILLUSTRATION_SOURCE_ID}

@@ -21,7 +21,7 @@ from service.api.serving.links import page_link
 from service.domain.chain import canonical_json
 from service.domain.envelope import RecordedEvent
 from service.domain.events import MAX_BATCH, AppendRequest, EventBatchIn, EventInBase, EventType
-from service.domain.examples import event_examples
+from service.domain.examples import swagger_examples
 from service.domain.moments import Timestamp
 from service.ingest.submit import new_events
 from service.log.append import AppendResult, IdempotencyRequest
@@ -41,12 +41,11 @@ CORRECTING_TYPES = {EventType.fact_corrected, EventType.fact_retracted}
 
 
 def _openapi_examples() -> dict[str, Example]:
-    """Swagger's example bodies: one per event type, from the seed report."""
+    """Swagger's example bodies: first an illustration source a seeded ledger lacks (the
+    default, so trying it succeeds), then one per event type, from the seed report."""
     return {
-        kind.value: Example(
-            summary=example.summary, description=example.description, value=example.body
-        )
-        for kind, example in event_examples().items()
+        name: Example(summary=example.summary, description=example.description, value=example.body)
+        for name, example in swagger_examples().items()
     }
 
 
