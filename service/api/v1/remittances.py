@@ -45,9 +45,13 @@ async def remittances(
     affiliation: Affiliation | None = None,
 ) -> Response:
     """What workers were reported to have to send home ("RUB 45,000 a month … as party
-    funds"), per affiliation, with the amount in USD at the nearest earlier reported rate
-    (on or before `as_of`, else today) and that rate's own source and date. Where no rate
-    was reported before that date, `usd` is null and `usd_unavailable_reason` says why."""
+    funds"), per affiliation, with the amount in USD at the nearest reported rate earlier
+    than the quota (its period's start, else its source's date), and that rate's own
+    source and date. Where only a later rate was reported (the seed's quota of 28 April
+    and its rate of 3 May), that rate is used and `rate_note` says so; `rate_note` is
+    null when the rate is of the quota's date or earlier. Only rates of a date on or
+    before `as_of` (else today) count: where there is none, `usd` is null and
+    `usd_unavailable_reason` says why. CSV (`Accept: text/csv`) has the same columns."""
     query = RemittancesQuery(
         as_of=axes.as_of, affiliation=affiliation.value if affiliation else None
     )

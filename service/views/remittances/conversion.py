@@ -1,4 +1,6 @@
-"""Remittance quotas per affiliation, converted to USD at the nearest earlier reported rate."""
+"""Remittance quotas per affiliation, converted to USD at the nearest earlier reported rate
+(DESIGN §1b): earlier than the quota's own date; where only a later rate was reported,
+that one, and the row says so."""
 
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ class Conversion:
     rate: ReportedRate | None
     inverted: bool
     reason: str | None
+    note: str | None = None
+    """Set when the rate is not one of the quota's date or before it."""
 
 
 def reported_rates(facts: list[FactVersion]) -> list[ReportedRate]:
@@ -48,8 +52,19 @@ def reported_rates(facts: list[FactVersion]) -> list[ReportedRate]:
     ]
 
 
-def to_usd(amount: Decimal, currency: str, on: date, rates: list[ReportedRate]) -> Conversion:
-    """At the latest rate reported for a date on or before `on`, either way round."""
+def to_usd(
+    amount: Decimal,
+    currency: str,
+    on: date,
+    rates: list[ReportedRate],
+    quota_date: date | None = None,
+) -> Conversion:
+    """At the latest rate of a date on or before the quota's date (`quota_date`), either
+    way round; where none is that early, at the earliest later one, with a note saying
+    so. Only rates of a date on or before `on` (the view's date) count at all.
+
+    A later rate can be the first of several (a report gives the rate of its own day,
+    after the quota it tells of): the nearest one stays closest to the quota's money."""
     if currency == "USD":
         return Conversion(amount.quantize(CENT), None, False, None)
     usable = [r for r in rates if r.as_of <= on and {r.base, r.quote} == {currency, "USD"}]
@@ -57,7 +72,20 @@ def to_usd(amount: Decimal, currency: str, on: date, rates: list[ReportedRate]) 
         return Conversion(
             None, None, False, f"no {currency}/USD rate was reported on or before {on}"
         )
-    rate = max(usable, key=lambda r: (r.as_of, r.fact.event.position))
+    earlier = [r for r in usable if quota_date is None or r.as_of <= quota_date]
+    note: str | None = None
+    if earlier:
+        rate = max(earlier, key=lambda r: (r.as_of, r.fact.event.position))
+        if quota_date is None:
+            note = (
+                f"The quota gives no date: converted at the latest rate reported, of {rate.as_of}."
+            )
+    else:
+        rate = min(usable, key=lambda r: (r.as_of, -r.fact.event.position))
+        note = (
+            f"No {currency}/USD rate was reported on or before the quota's date "
+            f"({quota_date}): converted at the nearest later rate, of {rate.as_of}."
+        )
     inverted = rate.base == "USD"
     usd = amount / rate.rate if inverted else amount * rate.rate
-    return Conversion(usd.quantize(CENT, rounding=ROUND_HALF_EVEN), rate, inverted, None)
+    return Conversion(usd.quantize(CENT, rounding=ROUND_HALF_EVEN), rate, inverted, None, note)

@@ -64,6 +64,11 @@ class Quota(BaseModel):
     )
     usd: Decimal | None = Field(description="The amount in USD, rounded to the cent.")
     usd_rate: RateUsed | None
+    rate_note: str | None = Field(
+        description="Null when `usd_rate` is of the quota's date or earlier; otherwise a "
+        "sentence saying why another rate was used (only a later one was reported, or the "
+        "quota gives no date)."
+    )
     usd_unavailable_reason: str | None
     locator: str
 
@@ -111,7 +116,7 @@ def remittances_view(
         if query.affiliation is not None and quota.affiliation.value != query.affiliation:
             continue
         money = quota.amount
-        conversion = to_usd(money.amount, money.currency, on, rates)
+        conversion = to_usd(money.amount, money.currency, on, rates, quota_date=effective)
         quotas.append(
             Quota(
                 event_id=fact.event.id,
@@ -128,6 +133,7 @@ def remittances_view(
                 effective_from=effective,
                 usd=conversion.usd,
                 usd_rate=RateUsed.of(conversion.rate) if conversion.rate else None,
+                rate_note=conversion.note,
                 usd_unavailable_reason=conversion.reason,
                 locator=str(fact.event.provenance["locator"]),
             )
