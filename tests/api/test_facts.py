@@ -866,6 +866,7 @@ def test_two_sources_accounts_of_one_flow_in_one_batch_are_warned_of_like_two_po
         (1, ids[0], "same_source"),  # the report's total and its breakdown: one count twice?
         (4, ids[0], "another_source"),
         (4, ids[1], "another_source"),
+        (4, ids[2], "same_source"),  # Russia holds Vladivostok, told by the same report
     ]
 
 

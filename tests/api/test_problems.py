@@ -270,7 +270,7 @@ def test_a_field_of_the_wrong_type_is_422_naming_it(
     response = client.post("/v1/events", json=body, headers=writer)
     body = problem(response, 422, "/problems/validation-error")
     assert named_field(body) == "data.count.number"
-    assert body["errors"][0]["type"] == "int_parsing"
+    assert body["errors"][0]["type"] == "int_type"  # counts are whole numbers, never text
 
 
 def test_a_missing_locator_is_422_naming_provenance_locator(

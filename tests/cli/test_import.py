@@ -80,7 +80,7 @@ def test_blank_lines_are_skipped(tmp_path: Path, ledger: Ledger) -> None:
         (dispatch_body(destinations=["Atlantis"]), "No place called 'Atlantis'"),
         (dispatch_body(destinations=["Jilin"]), "'Jilin' names several places"),
         (dispatch_body(source_id="unrecorded-source"), "No source 'unrecorded-source'"),
-        (source_body(), "is recorded already"),
+        (source_body(title="The same report, retitled"), "is recorded already"),
     ],
     ids=[
         "not-json",

@@ -142,6 +142,8 @@ def test_warnings_in_a_group_point_into_each_request(ledger: Ledger) -> None:
     reported = ledger.store.append(events_of(dispatch_body(), ledger=ledger), principal="desk")
     ledger.store.append(events_of(source_body("second-report"), ledger=ledger), principal="desk")
     elsewhere = dispatch_body("second-report", destinations=["Vladivostok"])
+    further = dispatch_body("second-report", destinations=["Khabarovsk"])
+    yet_further = dispatch_body("second-report", destinations=["Irkutsk"])
     same_again = dispatch_body("second-report")
 
     # when a second source's appends wait together, one of them repeating it
@@ -149,9 +151,9 @@ def test_warnings_in_a_group_point_into_each_request(ledger: Ledger) -> None:
         ledger,
         lambda: ledger.store.append(events_of(elsewhere, ledger=ledger), principal="desk"),
         [
-            lambda: ledger.store.append(events_of(elsewhere, ledger=ledger), principal="desk"),
+            lambda: ledger.store.append(events_of(further, ledger=ledger), principal="desk"),
             lambda: ledger.store.append(
-                events_of(elsewhere, same_again, ledger=ledger), principal="desk"
+                events_of(yet_further, same_again, ledger=ledger), principal="desk"
             ),
         ],
     )
