@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -9,7 +10,14 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from service.domain.payloads import Payload
-from service.domain.readers import current_version, read_payload, upcast
+from service.domain.readers import (
+    CountedFigures,
+    current_version,
+    figures_of,
+    read_figures,
+    read_payload,
+    upcast,
+)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -84,16 +92,63 @@ class RecordedEvent(BaseModel):
         }
 
 
-class LoggedEvent(NamedTuple):
+class LoggedEvent:
     """What the derived tables are made of: the part of a recorded event that the rules
     keeping them read, its payload typed. An append gives the rules the payload ingest
-    validated; a replay reads it from the log (`ReplayedEvent.logged`)."""
+    validated; a replay gives the stored payload (`stored`, as `ReplayedEvent.logged`
+    does), read on first use: a counted fact's rows need only its `figures`, which are
+    read from the stored dict without validating it again (`read_figures`)."""
 
-    id: UUID
-    position: int
-    type: str
-    source_id: str
-    payload: Payload
+    __slots__ = ("_figures", "_payload", "_stored", "id", "position", "source_id", "type")
+
+    def __init__(
+        self, id: UUID, position: int, type: str, source_id: str, payload: Payload
+    ) -> None:
+        self.id = id
+        self.position = position
+        self.type = type
+        self.source_id = source_id
+        self._payload: Payload | None = payload
+        self._stored: tuple[int, Mapping[str, Any]] | None = None
+        self._figures: tuple[CountedFigures | None] | None = None  # once read
+
+    @classmethod
+    def stored(
+        cls,
+        id: UUID,
+        position: int,
+        type: str,
+        source_id: str,
+        schema_version: int,
+        data: Mapping[str, Any],
+    ) -> LoggedEvent:
+        """An event read back from the log: its payload typed when first asked for."""
+        event = cls.__new__(cls)
+        event.id, event.position, event.type, event.source_id = id, position, type, source_id
+        event._payload, event._stored, event._figures = None, (schema_version, data), None
+        return event
+
+    @property
+    def payload(self) -> Payload:
+        """The payload typed (and upcast: see `domain/readers.py`), read once."""
+        if self._payload is None:
+            assert self._stored is not None
+            self._payload = read_payload(self.type, *self._stored)
+        return self._payload
+
+    @property
+    def figures(self) -> CountedFigures | None:
+        """What the derived tables read of a counted fact (None of other events): from
+        the payload when it is typed already, else straight from the stored dict."""
+        if self._figures is None:
+            if self._payload is not None or self._stored is None:
+                self._figures = (figures_of(self.payload),)
+            else:
+                self._figures = (read_figures(self.type, *self._stored),)
+        return self._figures[0]
+
+    def __repr__(self) -> str:
+        return f"LoggedEvent({self.id!r}, {self.position!r}, {self.type!r}, {self.source_id!r})"
 
 
 class ReplayedEvent(NamedTuple):
@@ -110,11 +165,8 @@ class ReplayedEvent(NamedTuple):
     source_id: str
 
     def logged(self) -> LoggedEvent:
-        """The event with its payload typed (and upcast: see `domain/readers.py`)."""
-        return LoggedEvent(
-            self.id,
-            self.position,
-            self.type,
-            self.source_id,
-            read_payload(self.type, self.schema_version, self.data),
+        """The event for the rules: its payload typed (and upcast: see `domain/readers.py`)
+        when they first ask for it, its figures read without typing it."""
+        return LoggedEvent.stored(
+            self.id, self.position, self.type, self.source_id, self.schema_version, self.data
         )

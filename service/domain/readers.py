@@ -3,7 +3,9 @@ schema versions.
 
 Past ingest nothing reads a payload as a dict: views and checks call `read_payload`
 (or an envelope's `payload`, which calls it) and get the payload model of the event's
-type, so a renamed field fails in mypy, not at run time.
+type, so a renamed field fails in mypy, not at run time. The one exception lives here
+too: what the derived tables need of a counted fact (`CountedFigures`) a replay reads
+straight from the stored dict (`read_figures`), tested to equal what the model gives.
 
 When a payload changes shape it gets a new `schema_version`; the log keeps the old
 payloads as they were recorded (their hashes never change), and an upcaster registered
@@ -19,17 +21,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from datetime import date
+from typing import Any, NamedTuple, TypeVar
 
 from service.domain.events import PAYLOAD_TYPES, PAYLOAD_VERSIONS, EventType
 from service.domain.moments import STORED
 from service.domain.payloads import (
+    Affiliation,
     FactCorrected,
     FactCorroborated,
     FactRetracted,
     FlowStatus,
     Payload,
     Transport,
+    WorkersDispatched,
+    WorkersRepatriated,
+    WorkforceEstimated,
 )
 
 Upcaster = Callable[[Mapping[str, Any]], dict[str, Any]]
@@ -66,6 +73,11 @@ class PayloadReader:
         model = self.models.get(type)
         if model is None:
             raise UnreadablePayload(f"no payload model for event type {type!r}")
+        return model.model_validate(self.upcast(type, schema_version, data), context=STORED)
+
+    def upcast(self, type: str, schema_version: int, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A stored payload as its type's current version holds it, unvalidated: `data`
+        itself when it is current, else the upcasters' dict."""
         current = self.versions.get(type, CURRENT_VERSION)
         version = schema_version
         while version < current:
@@ -80,7 +92,7 @@ class PayloadReader:
             raise UnreadablePayload(
                 f"{type!r} version {schema_version} is newer than this service reads ({current})"
             )
-        return model.model_validate(data, context=STORED)
+        return data
 
 
 def _filled(stored: Mapping[str, Any], added: Mapping[str, Any]) -> dict[str, Any]:
@@ -163,3 +175,122 @@ def read_replacement(correction: FactCorrected, target_type: str) -> Payload:
     correction was recorded, which the correction does not say: it is read as version 1
     and upcast, and the upcasters only fill the fields a version lacks (`_filled`)."""
     return read_payload(target_type, 1, correction.replacement)
+
+
+# --- what the derived tables read of a counted fact -------------------------------------
+
+COUNTED_MODELS: dict[str, type[Payload]] = {
+    EventType.workers_dispatched.value: WorkersDispatched,
+    EventType.workers_repatriated.value: WorkersRepatriated,
+    EventType.workforce_estimated.value: WorkforceEstimated,
+}
+"""The counted facts' types: a dispatch, a repatriation (flows) and a stock."""
+_PLACES_FIELD = {
+    EventType.workers_dispatched.value: "destinations",
+    EventType.workers_repatriated.value: "from_places",
+}
+
+
+class CountedFigures(NamedTuple):
+    """What the derived tables (`flow_contributions`, `facts`) read of a counted fact:
+    the same whether read from its validated payload (`figures_of`) or straight from
+    the stored dict (`read_figures`, the replay's path)."""
+
+    type: str
+    """The fact's event type (one of `COUNTED_MODELS`)."""
+    places: tuple[tuple[str | None, str | None], ...]
+    """(place_id, country) of each place, in the payload's order: a flow's destinations
+    or origins, a stock's one place."""
+    affiliation: str
+    count_min: int | None
+    count_best: int | None
+    count_max: int | None
+    start: date | None
+    """A flow's period start; a stock's `as_of`."""
+    end: date | None
+    """A flow's period end; None for a stock."""
+    counted: bool
+    """Counted as workers sent (a completed or underway flow, or a stock), not a plan."""
+
+    @property
+    def flow(self) -> bool:
+        """A dispatch or repatriation (not a stock)."""
+        return self.type in _PLACES_FIELD
+
+
+def figures_of(payload: Payload) -> CountedFigures | None:
+    """The figures of a counted fact's validated payload; None of any other payload."""
+    match payload:
+        case WorkersDispatched(destinations=places) | WorkersRepatriated(from_places=places):
+            type = (
+                EventType.workers_dispatched.value
+                if isinstance(payload, WorkersDispatched)
+                else EventType.workers_repatriated.value
+            )
+            start, end, counted = payload.period.start, payload.period.end, payload.status.counted
+        case WorkforceEstimated(place=place, as_of=as_of):
+            type, places = EventType.workforce_estimated.value, [place]
+            start, end, counted = as_of, None, True
+        case _:
+            return None
+    count = payload.count
+    return CountedFigures(
+        type,
+        tuple((p.place_id, p.country) for p in places),
+        payload.affiliation.value,
+        count.min,
+        count.best,
+        count.max,
+        start,
+        end,
+        counted,
+    )
+
+
+def read_figures(type: str, schema_version: int, data: Mapping[str, Any]) -> CountedFigures | None:
+    """`figures_of(read_payload(type, schema_version, data))`, read straight from the
+    stored dict: a replay reads a million of them, and validating each with its model
+    (its bounds, period and places checked again) was most of a replay's time. A stored
+    payload was validated when it was appended, so only the few fields are read (upcast
+    first, as `read_payload` does); one that lacks a field the model would fill (its
+    count's bounds, say) is read by the model. None of a type that is not counted."""
+    if type not in COUNTED_MODELS:
+        return None
+    try:
+        return _stored_figures(type, READER.upcast(type, schema_version, data))
+    except (KeyError, TypeError, ValueError):
+        return figures_of(read_payload(type, schema_version, data))
+
+
+def _stored_figures(type: str, data: Mapping[str, Any]) -> CountedFigures:
+    places_field = _PLACES_FIELD.get(type)
+    if places_field is None:  # a stock
+        places = [data["place"]]
+        start: date | None = date.fromisoformat(data["as_of"])
+        end: date | None = None
+        counted = True
+    else:
+        places = data[places_field]
+        period = data.get("period", _UNDATED)
+        start, end = _day(period.get("start")), _day(period.get("end"))
+        counted = data.get("status", FlowStatus.completed.value) in _COUNTED_STATUSES
+    count = data["count"]
+    return CountedFigures(
+        type,
+        tuple((p.get("place_id"), p.get("country")) for p in places),
+        data.get("affiliation", Affiliation.unknown.value),
+        count["min"],
+        count["best"],
+        count["max"],
+        start,
+        end,
+        counted,
+    )
+
+
+_UNDATED: Mapping[str, Any] = {}
+_COUNTED_STATUSES = frozenset(s.value for s in FlowStatus if s.counted)
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)

@@ -219,7 +219,7 @@ def _built(events: list[ReplayedEvent], fact_values: Any, flow_values: Any) -> B
         fact = fact_row(logged)
         periods.append((fact["period_start"], fact["period_end"]))
         built.facts.append(fact_values(fact))
-        made = contribution_rows(logged.id, logged.position, logged.payload, logged.source_id, None)
+        made = contribution_rows(logged.id, logged.position, logged.figures, logged.source_id, None)
         built.flows.extend(map(flow_values, made))
     built.longest_days = longest_of(periods)
     return built

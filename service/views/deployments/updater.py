@@ -22,13 +22,18 @@ from service.domain.payloads import (
     FactCorrected,
     FactCorroborated,
     FactRetracted,
-    Payload,
     SourceRecorded,
     WorkersDispatched,
     WorkersRepatriated,
     WorkforceEstimated,
 )
-from service.domain.readers import MetaPayload, read_payload_as, read_replacement
+from service.domain.readers import (
+    CountedFigures,
+    MetaPayload,
+    figures_of,
+    read_payload_as,
+    read_replacement,
+)
 from service.log.append import WriteOnlyRules
 from service.views.deployments.tables import CORROBORATIONS, FLOWS
 from service.views.facts.tables import FACTS
@@ -51,56 +56,55 @@ UNDATED = date.max
 view without a date filter (`as_of`, `period_to`) and in none with one."""
 
 CountedPayload = WorkersDispatched | WorkersRepatriated | WorkforceEstimated
+"""The payloads of `COUNTED_TYPES`: what `CountedFigures` are read of."""
 
 
 def contribution_rows(
     fact_id: UUID,
     position: int,
-    payload: Payload,
+    figures: CountedFigures | None,
     source_id: str,
     reported_on: date | None,
 ) -> list[dict[str, Any]]:
-    """One row per place of a counted fact; none for other facts."""
-    start: date | None
-    end: date | None
-    match payload:
-        case WorkersDispatched(destinations=places, period=period, status=status):
-            kind = "dispatched" if status.counted else PLAN_KINDS[EventType.workers_dispatched]
-            start, end = period.start or period.end or UNDATED, period.end
-        case WorkersRepatriated(from_places=places, period=period, status=status):
-            kind = "repatriated" if status.counted else PLAN_KINDS[EventType.workers_repatriated]
-            start, end = period.start or period.end or UNDATED, period.end
-        case WorkforceEstimated(place=place, as_of=as_of):
-            kind, places, start, end = "estimate", [place], as_of, None
-        case _:
-            return []
-    count = payload.count
-    place_ids = [place.place_id for place in places]
-    countries = [place.country for place in places]
+    """One row per place of a counted fact (its `figures`); none for other facts."""
+    if figures is None:
+        return []
+    if not figures.flow:
+        kind = "estimate"
+    elif figures.counted:
+        kind = COUNTED_TYPES[figures.type]
+    else:
+        kind = PLAN_KINDS[figures.type]
+    start = figures.start or figures.end or UNDATED  # a stock's: its as_of
+    end = figures.end
+    places = figures.places
+    place_ids = [place_id for place_id, _ in places]
+    countries = [country for _, country in places]
+    distinct_places, distinct_countries = len(set(place_ids)), len(set(countries))
     return [
         {
             "fact_id": fact_id,
             "position": position,
             "superseded_at": None,
             "kind": kind,
-            "place_id": place.place_id,
-            "country": place.country,
-            "affiliation": payload.affiliation.value,
+            "place_id": place_id,
+            "country": country,
+            "affiliation": figures.affiliation,
             "places_in_fact": len(places),
-            "distinct_places": len(set(place_ids)),
-            "distinct_countries": len(set(countries)),
-            "first_of_place": place_ids.index(place.place_id) == index,
-            "first_of_country": countries.index(place.country) == index,
+            "distinct_places": distinct_places,
+            "distinct_countries": distinct_countries,
+            "first_of_place": place_ids.index(place_id) == index,
+            "first_of_country": countries.index(country) == index,
             "first_of_fact": index == 0,
-            "count_min": count.min,
-            "count_best": count.best,
-            "count_max": count.max,
+            "count_min": figures.count_min,
+            "count_best": figures.count_best,
+            "count_max": figures.count_max,
             "period_start": start,
             "period_end": end,
             "source_id": source_id,
             "reported_on": reported_on,
         }
-        for index, place in enumerate(places)
+        for index, (place_id, country) in enumerate(places)
     ]
 
 
@@ -139,10 +143,12 @@ class ProjectionRules(WriteOnlyRules):
             if event.type in COUNTED_TYPES:
                 source_id = event.source_id
                 made = contribution_rows(
-                    event.id, event.position, event.payload, source_id, dates.get(source_id)
+                    event.id, event.position, event.figures, source_id, dates.get(source_id)
                 )
                 rows += made
                 unended[event.id] = made
+                continue
+            if event.type not in META_EVENT_TYPES:  # its payload is not read: no rows
                 continue
             meta = event.payload
             if not isinstance(meta, MetaPayload):
@@ -173,7 +179,7 @@ class ProjectionRules(WriteOnlyRules):
                 made = contribution_rows(
                     target,
                     event.position,
-                    read_replacement(meta, target_type),
+                    figures_of(read_replacement(meta, target_type)),
                     source_id,
                     dates.get(source_id),
                 )
@@ -205,6 +211,7 @@ class ProjectionRules(WriteOnlyRules):
 META_EVENT_TYPES = frozenset(
     {EventType.fact_corrected, EventType.fact_retracted, EventType.fact_corroborated}
 )
+_TARGETING = frozenset({EventType.fact_corrected, EventType.fact_retracted})
 
 
 def _targets(conn: Connection, events: Sequence[LoggedEvent]) -> dict[UUID, tuple[str, str]]:
@@ -212,7 +219,7 @@ def _targets(conn: Connection, events: Sequence[LoggedEvent]) -> dict[UUID, tupl
     wanted = {
         e.payload.target_event_id
         for e in events
-        if isinstance(e.payload, FactCorrected | FactRetracted)
+        if e.type in _TARGETING and isinstance(e.payload, FactCorrected | FactRetracted)
     }
     found: dict[UUID, tuple[str, str]] = {}
     ids = list(wanted)

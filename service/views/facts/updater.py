@@ -20,10 +20,8 @@ from service.domain.payloads import (
     FactRetracted,
     Payload,
     SourceRecorded,
-    WorkersDispatched,
-    WorkersRepatriated,
 )
-from service.domain.readers import read_replacement
+from service.domain.readers import CountedFigures, figures_of, read_replacement
 from service.log.append import WriteOnlyRules
 from service.views.facts.longest_period import note_periods
 from service.views.facts.queries import fact_targets
@@ -46,22 +44,22 @@ class FactsUpdater(WriteOnlyRules):
         # One UPDATE statement for all corrections and one for all retractions (a
         # rebuild replays thousands at a time), each run over its rows in log order;
         # a fact retracted after a correction in the same batch ends up retracted.
+        metas = [e.payload for e in events if e.type in META_TYPES]  # typed: a few
         corrected_types = fact_targets(
-            conn,
-            {e.payload.target_event_id for e in events if isinstance(e.payload, FactCorrected)},
+            conn, {p.target_event_id for p in metas if isinstance(p, FactCorrected)}
         )
         corrected: list[dict[str, Any]] = []
         retracted: list[dict[str, Any]] = []
-        for e in events:
-            if isinstance(e.payload, FactCorrected):
-                target = e.payload.target_event_id
-                replacement = read_replacement(e.payload, corrected_types[target].type)
+        for payload in metas:
+            if isinstance(payload, FactCorrected):
+                target = payload.target_event_id
+                replacement = read_replacement(payload, corrected_types[target].type)
                 corrected.append(
                     {"target": target, "new_data": kept_data(replacement)}
                     | {f"new_{name}": value for name, value in flow_summary(replacement).items()}
                 )
-            elif isinstance(e.payload, FactRetracted):
-                retracted.append({"target": e.payload.target_event_id})
+            elif isinstance(payload, FactRetracted):
+                retracted.append({"target": payload.target_event_id})
         if corrected:
             columns = [
                 name.removeprefix("new_") for name in corrected[0] if name.startswith("new_")
@@ -89,15 +87,18 @@ class FactsUpdater(WriteOnlyRules):
 
 def fact_row(event: LoggedEvent) -> dict[str, Any]:
     """The `facts` row of a fact as it is recorded (before any correction): it depends on
-    the event alone. None of a meta event (a correction, retraction or corroboration)."""
+    the event alone. None of a meta event (a correction, retraction or corroboration).
+    A counted fact's is made of its `figures` (a replay reads them without typing the
+    payload); only a source's payload is kept, and so read."""
+    kept = kept_data(event.payload) if event.type == EventType.source_recorded else None
     return {
         "event_id": event.id,
         "position": event.position,
         "type": event.type,
         "source_id": event.source_id,
         "status": "active",
-        "current_data": kept_data(event.payload),
-        **flow_summary(event.payload),
+        "current_data": kept,
+        **figures_summary(event.figures),
     }
 
 
@@ -109,21 +110,27 @@ def kept_data(payload: Payload) -> dict[str, Any] | None:
 
 def flow_summary(payload: Payload) -> dict[str, Any]:
     """The columns a duplicate check reads, for a flow; empty values otherwise."""
-    match payload:
-        case WorkersDispatched(destinations=places) | WorkersRepatriated(from_places=places):
-            period, count = payload.period, payload.count
-        case _:
-            return {
-                "place_ids": None,
-                "period_start": None,
-                "period_end": None,
-                "count_min": None,
-                "count_max": None,
-            }
+    return figures_summary(figures_of(payload))
+
+
+_NO_FLOW: dict[str, Any] = {
+    "place_ids": None,
+    "period_start": None,
+    "period_end": None,
+    "count_min": None,
+    "count_max": None,
+}
+
+
+def figures_summary(figures: CountedFigures | None) -> dict[str, Any]:
+    """`flow_summary` of a fact's figures (None: not a counted fact)."""
+    if figures is None or not figures.flow:
+        return dict(_NO_FLOW)
+    start, end = figures.start, figures.end
     return {
-        "place_ids": " ".join(str(p.place_id) for p in places),
-        "period_start": period.start or period.end,
-        "period_end": period.end or period.start,
-        "count_min": count.min,
-        "count_max": count.max,
+        "place_ids": " ".join(str(place_id) for place_id, _ in figures.places),
+        "period_start": start or end,
+        "period_end": end or start,
+        "count_min": figures.count_min,
+        "count_max": figures.count_max,
     }
