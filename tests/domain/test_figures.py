@@ -4,7 +4,6 @@ path) are exactly those of its validated payload (`figures_of(read_payload(...))
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 from uuid import uuid4
 
@@ -134,29 +133,3 @@ def test_a_replayed_event_reads_its_payload_only_when_asked() -> None:
     )
     assert logged.figures is not None and logged._payload is None  # read without typing
     assert logged.payload == read_payload(DISPATCHED, 2, stored)
-
-
-def test_reading_the_figures_is_much_quicker_than_validating_the_payload() -> None:
-    """Measured (printed with -s): a dispatch read both ways, µs each."""
-    body = next(b for b in seed_bodies() if b["type"] == DISPATCHED)
-    stored = _stored(DISPATCHED, body["data"], 2)
-    old = _stored(DISPATCHED, body["data"], 1)
-    rounds = 2000
-    timings = {}
-    for name, version, data in (("v2", 2, stored), ("v1", 1, old)):
-        started = time.perf_counter()
-        for _ in range(rounds):
-            read_payload(DISPATCHED, version, data)
-        plain = (time.perf_counter() - started) / rounds * 1e6
-        started = time.perf_counter()
-        for _ in range(rounds):
-            read_figures(DISPATCHED, version, data)
-        fast = (time.perf_counter() - started) / rounds * 1e6
-        timings[name] = (plain, fast)
-    print(
-        " ".join(
-            f"{n}: read_payload {p:.1f} µs, read_figures {f:.1f} µs;"
-            for n, (p, f) in timings.items()
-        )
-    )
-    assert all(fast < plain for plain, fast in timings.values())
