@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from service.domain.events import EventType
-from service.domain.payloads import RemittanceQuotaReported
+from service.domain.payloads import RemittanceQuotaReported, SourceRecorded
 from service.domain.readers import read_payload_as
-from service.views.deployments.updater import source_report_date
+from service.views.deployments.updater import published_date
 from service.views.facts.history import facts_at
 from service.views.remittances.conversion import ReportedRate, reported_rates, to_usd
 
@@ -93,9 +93,9 @@ def remittances_view(
         position,
     )
     report_dates = {
-        str(f.data["source_id"]): source_report_date(f.data)
+        f.payload.source_id: published_date(f.payload)
         for f in facts
-        if f.event.type == EventType.source_recorded
+        if isinstance(f.payload, SourceRecorded)
     }
     rates = reported_rates(facts)
     on = query.as_of or datetime.now(UTC).date()
