@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from service.domain.dates import Precision
 from service.domain.errors import FieldValueError
 from service.domain.moments import ReportedDay
 
-
-class Precision(StrEnum):
-    day = "day"
-    month = "month"
-    quarter = "quarter"
-    year = "year"
-    unknown = "unknown"
+__all__ = ["Period", "Precision"]
 
 
 class Period(BaseModel):
