@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from service.api.cors import allow_cross_origin
 from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
@@ -136,5 +137,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     install_openapi(app)
     app.add_middleware(RefuseNul)  # inside BodySizeLimit, which bounds what it reads
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RepeatedReads)  # outermost: a repeated read skips everything else
+    app.add_middleware(RepeatedReads)  # a repeated read skips everything inside it
+    allow_cross_origin(app, settings.cors_allow_origins)  # preflights answered, not routed
     return app

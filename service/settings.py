@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in `next` links, e.g. https://ledger.example.org."
     )
+    # The web: browsers on other origins.
+    cors_allow_origins: list[str] = Field(
+        default=["*"],
+        description='Origins whose browser apps may call the API, as JSON: `["*"]` (any, '
+        "the default: keys travel as bearer tokens, never cookies) or e.g. "
+        '`["https://desk.example.org"]`; `[]` turns cross-origin access off.',
+    )
     # Following the log: the event stream and webhooks (service/follow).
     stream_heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="A comment line on an idle event stream this often."
