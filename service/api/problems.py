@@ -46,7 +46,8 @@ class Problem(BaseModel):
     instance: str | None = None
     errors: list[FieldProblem] | None = None
     suggestions: list[str] | None = Field(
-        default=None, description="For an unknown or ambiguous place: the closest matches."
+        default=None,
+        description="For an unknown or ambiguous place or country: the closest matches.",
     )
     current_version: int | None = Field(
         default=None, description="For a version conflict: the stream's version now."
@@ -57,6 +58,7 @@ class Problem(BaseModel):
 _DOMAIN_PROBLEMS: dict[type[domain.LedgerError], tuple[int, str, str]] = {
     domain.UnknownPlace: (422, "unknown-place", "Unknown place"),
     domain.AmbiguousPlace: (422, "ambiguous-place", "Ambiguous place"),
+    domain.UnknownCountry: (422, "unknown-country", "Unknown country"),
     domain.UnknownSource: (422, "unknown-source", "Unknown source"),
     domain.SourceAlreadyRecorded: (409, "source-already-recorded", "Source already recorded"),
     domain.UnknownTarget: (422, "unknown-target", "Unknown target event"),
@@ -217,7 +219,7 @@ async def _ledger_error(_: Request, exc: Exception) -> JSONResponse:
         extra["errors"] = [
             FieldProblem(pointer=pointer, field=dotted, message=exc.detail, type=slug)
         ]
-    if isinstance(exc, domain.UnknownPlace | domain.AmbiguousPlace):
+    if isinstance(exc, domain.UnknownPlace | domain.AmbiguousPlace | domain.UnknownCountry):
         extra["suggestions"] = exc.suggestions
     if isinstance(exc, domain.WrongExpectedVersion):
         extra["current_version"] = exc.current

@@ -47,6 +47,16 @@ class AmbiguousPlace(LedgerError):
         self.suggestions = candidates
 
 
+class UnknownCountry(LedgerError):
+    """A country filter names no country of the gazetteer (or a place that is not one)."""
+
+    def __init__(
+        self, detail: str, suggestions: list[str], *, pointer: Sequence[str | int]
+    ) -> None:
+        super().__init__(detail, pointer=pointer)
+        self.suggestions = suggestions
+
+
 class UnknownSource(LedgerError):
     """An event cites a source that has not been recorded."""
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
+from service.api.countries import CountryDep
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
 from service.api.serving.pipeline import Forms, serve_view
@@ -28,6 +29,7 @@ from service.views.deployments.queries import (
     events_behind,
 )
 from service.views.deployments.timeline import Interval, TimelineRow, TimelineView, timeline_view
+from service.views.statements.claims import claims_beside
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 
@@ -116,7 +118,7 @@ async def deployments(
             description="Any of `country`, `place`, `affiliation`, comma-separated.",
         ),
     ] = "place,affiliation",
-    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", examples=["RU"])] = None,
+    country: CountryDep = None,
     place: Annotated[
         str | None,
         Query(
@@ -144,6 +146,10 @@ async def deployments(
     Moscow and Saint Petersburg") adds only to each city's `max` and is listed under
     `shared`: no city gets an invented split. Grouped by country, it adds once, exactly.
 
+    Figures officials stated about these places ("about 5,000 work in the region", "a
+    few thousand more are expected") are listed under `claims`, with the speaker, the
+    date and the statement's event id: beside the rows, never counted in them.
+
     Ask how it looked on a past date with `as_of=2023-04-15`, and what the ledger knew
     then with `known_at=…` or `at_position=…`. Send `Accept: text/csv` for a table,
     `Accept: application/geo+json` (with `place` in `group_by`) for a map.
@@ -154,20 +160,22 @@ async def deployments(
         as_of=axes.as_of,
         period_from=period_from,
         period_to=period_to,
-        countries=frozenset({country.upper()}) if country else None,
+        countries=frozenset({country}) if country else None,
         place_ids=place_scope(ledger.gazetteer, place) if place else None,
         affiliation=affiliation.value if affiliation else None,
     )
 
+    # The officials' claims about these places are listed beside the rows, never in them.
     def compute(conn: Connection, position: int, head: int) -> DeploymentsView:
-        return deployments_view(
-            conn, ledger.gazetteer, replace(query, position=position), head, ledger.folds
-        )
+        at = replace(query, position=position)
+        claims = claims_beside(conn, at)
+        return deployments_view(conn, ledger.gazetteer, at, head, ledger.folds, claims)
 
     def json(conn: Connection, position: int, head: int) -> bytes:
         at = replace(query, position=position)
+        claims = claims_beside(conn, at)
         return deployments_json(
-            conn, ledger.gazetteer, at, head, ledger.folds, ledger.row_fragments
+            conn, ledger.gazetteer, at, head, ledger.folds, ledger.row_fragments, claims
         )
 
     forms = Forms(
@@ -193,7 +201,7 @@ class RowEvents(BaseModel):
 def deployment_events(
     conn: ConnectionDep,
     axes: TimeAxesDep,
-    country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    country: CountryDep = None,
     place: Annotated[str | None, Query(max_length=100, description="A place_id.")] = None,
     affiliation: Affiliation | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -226,7 +234,7 @@ async def timeline(
     axes: TimeAxesDep,
     interval: Annotated[str, Query(pattern="^(month|year)$")] = "month",
     group_by: Annotated[str, Query(max_length=100)] = "country",
-    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    country: CountryDep = None,
     place: Annotated[str | None, Query(max_length=200)] = None,
     affiliation: Affiliation | None = None,
 ) -> Response:
@@ -236,7 +244,7 @@ async def timeline(
     query = DeploymentQuery(
         group_by=parse_group_by(group_by),
         as_of=axes.as_of,
-        countries=frozenset({country.upper()}) if country else None,
+        countries=frozenset({country}) if country else None,
         place_ids=place_scope(ledger.gazetteer, place) if place else None,
         affiliation=affiliation.value if affiliation else None,
     )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import Connection
 
+from service.api.countries import CountryDep
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
 from service.api.serving.pipeline import Forms, serve_view
@@ -36,7 +35,7 @@ async def estimates(
     request: Request,
     ledger: LedgerDep,
     axes: TimeAxesDep,
-    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    country: CountryDep = None,
 ) -> Response:
     """Stocks as reported ("about 20,000 North Koreans in Russia"), kept apart from the
     flows and never summed into them; beside each latest stock, the estimate of those

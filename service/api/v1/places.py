@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from service.api.countries import CountryDep
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
 from service.domain.places import PlaceKind
@@ -68,7 +69,7 @@ def search_places(
         str | None,
         Query(max_length=200, description="A name in any language", examples=["블라디보스토크"]),
     ] = None,
-    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    country: CountryDep = None,
     kind: PlaceKind | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> list[PlaceHit]:
@@ -93,7 +94,7 @@ def search_places(
     every = [
         p
         for p in gazetteer.all()
-        if (country is None or p.country == country.upper()) and (kind is None or p.kind == kind)
+        if (country is None or p.country == country) and (kind is None or p.kind == kind)
     ]
     return [
         PlaceHit(place=PlaceOut.of(p), matched=p.name, score=1.0, match="exact")
