@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from service.domain.events import EventType
 from service.domain.payloads import Payload
 from service.domain.readers import (
     CountedFigures,
@@ -56,17 +57,26 @@ class RecordedEvent(BaseModel):
         """The payload typed (read anew at each call: keep it rather than ask twice)."""
         return read_payload(self.type, self.schema_version, self.data)
 
-    def in_current_schema(self) -> RecordedEvent:
+    def in_current_schema(self, target_type: str | None = None) -> RecordedEvent:
         """The event with its payload upcast to its type's current schema version (and
         `schema_version` saying so); the envelope, `hash` included, as recorded: the hash
-        is of the stored payload. A correction's `replacement` stays as recorded."""
+        is of the stored payload.
+
+        A correction's `replacement` is a payload of its target's type (`target_type`),
+        recorded in the version current then; given that type, it is upcast too, as the
+        views read it. Without it the replacement stays as recorded."""
+        data = self.data
+        if self.type == EventType.fact_corrected.value and target_type is not None:
+            replacement = data.get("replacement")
+            if isinstance(replacement, dict):
+                data = {**data, "replacement": dict(upcast(target_type, 1, replacement))}
         current = current_version(self.type)
-        if self.schema_version >= current:
+        if self.schema_version >= current and data is self.data:
             return self
         return self.model_copy(
             update={
-                "data": upcast(self.type, self.schema_version, self.data),
-                "schema_version": current,
+                "data": upcast(self.type, self.schema_version, data),
+                "schema_version": max(current, self.schema_version),
             }
         )
 

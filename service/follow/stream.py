@@ -18,7 +18,7 @@ from service.domain.envelope import RecordedEvent
 from service.follow.watch import LogWatch
 from service.log.append import read_head
 from service.log.export import envelope_json
-from service.log.read import EventFilter, read_events
+from service.log.read import EventFilter, SchemaForm, in_schema, read_events
 
 PAGE_SIZE = 500
 RETRY_MILLISECONDS = 2000
@@ -30,6 +30,7 @@ class StreamQuery:
     after: int
     types: tuple[str, ...] = ()
     source_id: str | None = None
+    schema: SchemaForm = "stored"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def read_page(engine: Engine, query: StreamQuery, after: int) -> Page:
             ),
             PAGE_SIZE,
         )
+        events = in_schema(conn, events, query.schema)
     full = len(events) == PAGE_SIZE
     # A filtered stream may match nothing up to the head: it still moves on to it.
     scanned_to = events[-1].position if full else max(head, after)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from sqlalchemy import Connection, Select, select
 
 from service.domain.envelope import RecordedEvent
+from service.domain.events import EventType
 from service.log.tables import EVENTS, STREAMS
 
 
@@ -69,3 +70,29 @@ def read_events_at(conn: Connection, positions: list[int]) -> list[RecordedEvent
     """The events at these positions, in position order."""
     query = select(EVENTS).where(EVENTS.c.position.in_(positions)).order_by(EVENTS.c.position)
     return [_envelope(row) for row in conn.execute(query)]
+
+
+SchemaForm = Literal["stored", "current"]
+"""How a reader asks for payloads: as recorded (`stored`, what `hash` covers) or read in
+their type's current schema version (`current`, as the views read them)."""
+
+
+def in_schema(
+    conn: Connection, events: list[RecordedEvent], form: SchemaForm
+) -> list[RecordedEvent]:
+    """`events` as `form` asks. In the current schema a correction's replacement is upcast
+    as its target's type, which the log gives (one query for the whole page)."""
+    if form == "stored":
+        return events
+    targets = {
+        UUID(str(e.data["target_event_id"]))
+        for e in events
+        if e.type == EventType.fact_corrected.value and "target_event_id" in e.data
+    }
+    target_types: dict[str, str] = {}
+    if targets:
+        query = select(EVENTS.c.id, EVENTS.c.type).where(EVENTS.c.id.in_(targets))
+        target_types = {str(row.id): row.type for row in conn.execute(query)}
+    return [
+        e.in_current_schema(target_types.get(str(e.data.get("target_event_id")))) for e in events
+    ]

@@ -26,7 +26,8 @@ from service.log.export import export_lines
 from service.log.restore import restore
 from service.views.rebuild import check_projections
 from tests.conftest import DatabaseFactory
-from tests.factories import dispatch_body, source_body
+from tests.factories import SOURCE_ID, dispatch_body, meta_body, source_body
+from tests.follow.servers import ThreadedServer, events_of, read_stream
 from tests.projections import reference_fold as reference
 from tests.projections.test_properties import (
     FIRST_DAY,
@@ -51,6 +52,7 @@ V2_FIELDS = {
     "workers.repatriated": ("status", "via", "sector", "transport"),
 }
 ZERO = {"min": 0, "best": 0, "max": 0, "best_complete": True}
+EXACT_400 = {"text": "400", "qualifier": "exact", "number": 400}
 PROPERTY = settings(
     max_examples=EXAMPLES,
     derandomize=True,
@@ -136,6 +138,51 @@ def test_a_stored_version_1_dispatch_reads_as_version_2_and_its_hash_still_verif
         assert before["rows"][0]["dispatched"]["best"] == 350
         assert before["rows"][0]["planned"] == ZERO
         assert check_projections(ledger.engine, ledger.store.rules).differences == []
+
+
+def test_every_way_of_reading_the_log_gives_a_version_1_correction_in_the_current_schema(
+    databases: DatabaseFactory, client: TestClient, corrector: dict[str, str]
+) -> None:
+    # given a version 1 ledger holding a dispatch and a correction of it (its replacement,
+    # a dispatch payload, recorded in version 1 as well)
+    assert client.post("/v1/events", json=source_body(), headers=corrector).status_code == 201
+    dispatch = client.post("/v1/events", json=dispatch_body(), headers=corrector).json()
+    target = dispatch["events"][0]["id"]
+    replacement = {**dispatch_body(count=EXACT_400)["data"]}
+    fixed = meta_body("fact.corrected", target, reason="a typo", replacement=replacement)
+    assert client.post("/v1/events", json=fixed, headers=corrector).status_code == 201
+    lines = as_version_1(export_lines(client.app.state.ledger.engine))
+    with restored(databases, lines) as (_, old):
+        stored = old.get("/v1/events").json()["events"]
+        assert stored[2]["data"]["replacement"].keys().isdisjoint({"status", "via"})
+
+        # when read in the current schema, from the log, a source's stream and the live stream
+        listed = old.get("/v1/events", params={"schema": "current"}).json()["events"]
+        one = old.get(f"/v1/events/{stored[2]['id']}", params={"schema": "current"}).json()
+        page = old.get(f"/v1/streams/source:{SOURCE_ID}", params={"schema": "current"}).json()
+        server = ThreadedServer(old.app).start()
+        try:
+            messages = read_stream(
+                server.url + "/v1/events/stream?after=0&schema=current",
+                until=lambda m: len(events_of(m)) == 3,
+            )
+        finally:
+            server.stop()
+        followed = [m.data for m in events_of(messages)]
+
+        # then each gives the dispatch and the correction's replacement in version 2
+        for events in (listed, page["events"], followed):
+            assert events is not None
+            dispatched, correction = events[1], events[2]
+            assert (dispatched["schema_version"], dispatched["data"]["status"]) == (2, "completed")
+            assert correction["data"]["replacement"]["status"] == "completed"
+            assert correction["data"]["replacement"]["via"] == []
+            assert correction["data"]["replacement"]["count"]["best"] == 400
+            # and the hashes are those of the stored payloads
+            assert [e["hash"] for e in events] == [e["hash"] for e in stored]
+        assert one == listed[2]
+        # while the stored form is what the log holds
+        assert old.get(f"/v1/streams/source:{SOURCE_ID}").json()["events"] == stored
 
 
 def test_the_schema_parameter_takes_only_stored_or_current(client: TestClient) -> None:

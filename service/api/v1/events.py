@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response
@@ -25,12 +25,11 @@ from service.domain.examples import swagger_examples
 from service.domain.moments import Timestamp
 from service.ingest.submit import new_events
 from service.log.append import AppendResult, IdempotencyRequest
-from service.log.read import EventFilter, read_event, read_events
+from service.log.read import EventFilter, SchemaForm, in_schema, read_event, read_events
 
 router = APIRouter(prefix="/v1/events", tags=["events"], route_class=OrjsonRoute)
 
 MAX_POSITION = 2**63 - 1
-SchemaForm = Literal["stored", "current"]
 SCHEMA_PARAMETER = Query(
     description="`stored` (the default): each payload exactly as recorded, in the schema "
     "version it was recorded in (what `hash` covers). `current`: each payload read in its "
@@ -168,7 +167,7 @@ def list_events(
     last = events[-1].position if events else None
     full = len(events) == limit
     return EventPage(
-        events=[e.in_current_schema() for e in events] if schema == "current" else events,
+        events=in_schema(conn, events, schema),
         next=page_link(request, after=last) if full and last is not None else None,
         last_position=last,
     )
@@ -189,4 +188,4 @@ def get_event(
     event = read_event(conn, event_id)
     if event is None:
         raise HTTPException(404, f"No event has the id {event_id}.")
-    return event.in_current_schema() if schema == "current" else event
+    return in_schema(conn, [event], schema)[0]

@@ -9,9 +9,11 @@ from fastapi.responses import StreamingResponse
 
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
+from service.api.v1.events import SCHEMA_PARAMETER
 from service.domain.events import EventType
 from service.follow.stream import StreamQuery, follow
 from service.follow.watch import LogWatch
+from service.log.read import SchemaForm
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -56,6 +58,7 @@ async def stream(
     ] = 0,
     type: Annotated[list[EventType] | None, Query(description="Only these types.")] = None,
     source_id: Annotated[str | None, Query(max_length=120)] = None,
+    schema: Annotated[SchemaForm, SCHEMA_PARAMETER] = "stored",
     last_event_id: Annotated[
         int | None,
         Header(
@@ -75,12 +78,15 @@ async def stream(
     itself) the `Last-Event-ID` header resumes right after the last event you got.
     A comment line (`: heartbeat`) comes every 15 seconds when nothing else does.
 
+    `schema=current` sends each payload in its type's current schema version.
+
     Example: `curl -N '/v1/events/stream?after=0&type=workers.dispatched'`.
     """
     query = StreamQuery(
         after=max(after, last_event_id or 0),
         types=tuple(t.value for t in type or ()),
         source_id=source_id,
+        schema=schema,
     )
     settings = ledger.settings
     return EventStreamResponse(

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from service.api.deps import ConnectionDep
 from service.api.problems import problem_responses
 from service.api.serving.links import page_link
-from service.api.v1.events import MAX_POSITION
+from service.api.v1.events import MAX_POSITION, SCHEMA_PARAMETER
 from service.domain.envelope import RecordedEvent
-from service.log.read import EventFilter, read_events, stream_version
+from service.log.read import EventFilter, SchemaForm, in_schema, read_events, stream_version
 
 router = APIRouter(prefix="/v1/streams", tags=["streams"])
 
@@ -33,9 +33,11 @@ def get_stream(
     ],
     after_version: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    schema: Annotated[SchemaForm, SCHEMA_PARAMETER] = "stored",
 ) -> StreamPage:
     """Every event taken from one source (`source:<source_id>`), oldest first. `version`
-    is what to send as `expected_version` when you add to it."""
+    is what to send as `expected_version` when you add to it. `schema=current` reads
+    each payload in its type's current schema version."""
     version = stream_version(conn, stream)
     if version is None:
         raise HTTPException(404, f"No stream {stream!r}: is the source recorded?")
@@ -47,6 +49,6 @@ def get_stream(
     return StreamPage(
         stream=stream,
         version=version,
-        events=events,
+        events=in_schema(conn, events, schema),
         next=page_link(request, after_version=last) if more and last is not None else None,
     )
