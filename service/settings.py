@@ -49,6 +49,22 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = 1024 * 1024
     db_pool_size: int = Field(default=40, description="Connections per process (PostgreSQL).")
+    # A stalled or stopped database is answered with a 503 within seconds, never a hang.
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Give up opening a database connection after this long."
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="A request waits this long for a free connection, then gets a 503.",
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="PostgreSQL cancels a statement of the service after this long (a 503); "
+        "0 for none. The CLI's long jobs (import, rebuild, verify, export, restore) run "
+        "without it.",
+    )
     public_url: str | None = Field(
         default=None, description="Base URL used in `next` links, e.g. https://ledger.example.org."
     )
@@ -72,7 +88,21 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(
         default=10, ge=1, description="Failed attempts before a subscription is parked (default)."
     )
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="A whole delivery attempt, connecting, sending and reading the answer's "
+        "status, ends after this.",
+    )
+    webhook_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Connecting to a receiver ends after this."
+    )
+    webhooks_allow_private_targets: bool = Field(
+        default=False,
+        description="Let webhooks target loopback, private, link-local and other non-public "
+        "addresses: for development and tests only (otherwise a 422 at registration, and a "
+        "refused delivery if a name comes to resolve to one).",
+    )
     webhook_lease_seconds: float = Field(
         default=30.0,
         gt=0,
@@ -81,7 +111,9 @@ class Settings(BaseSettings):
     )
     webhook_backoff_seconds: float = Field(default=1.0, gt=0, description="First retry delay.")
     webhook_backoff_max_seconds: float = Field(default=600.0, gt=0)
-    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_poll_seconds: float = Field(
+        default=0.25, gt=0, description="How often the worker looks for due deliveries."
+    )
     webhook_concurrency: int = Field(default=4, ge=1, description="Deliveries in flight.")
 
     # Tuning: chunk sizes, caches and thresholds. Each is read where its object is built

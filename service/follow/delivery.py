@@ -31,8 +31,10 @@ from service.db.backend import backend
 from service.db.engine import SQLITE_BEGIN
 from service.domain.clock import utc_now
 from service.domain.envelope import RecordedEvent
+from service.follow.guarded_http import deadline, guarded_client
 from service.follow.signing import SIGNATURE_HEADER, signature_header
 from service.follow.tables import ACTIVE, FAILING, OUTBOX, SUBSCRIPTIONS
+from service.follow.targets import RefusedTarget, TargetRules, UnresolvedTarget
 from service.log.export import envelope_json
 from service.log.read import EventFilter, read_events
 from service.settings import Settings
@@ -45,23 +47,32 @@ USER_AGENT = "labor-ledger-webhooks/1"
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    timeout_seconds: float = 10.0
+    timeout_seconds: float = 5.0
+    """A whole attempt, from connecting to the answer's status."""
+    connect_timeout_seconds: float = 2.0
     lease_seconds: float = 30.0
     backoff_seconds: float = 1.0
     backoff_max_seconds: float = 600.0
-    poll_seconds: float = 1.0
+    poll_seconds: float = 0.25
     concurrency: int = 4
+    allow_private_targets: bool = False
 
     @classmethod
     def of(cls, settings: Settings) -> DeliveryPolicy:
         return cls(
             timeout_seconds=settings.webhook_timeout_seconds,
+            connect_timeout_seconds=settings.webhook_connect_timeout_seconds,
             lease_seconds=max(settings.webhook_lease_seconds, settings.webhook_timeout_seconds),
             backoff_seconds=settings.webhook_backoff_seconds,
             backoff_max_seconds=settings.webhook_backoff_max_seconds,
             poll_seconds=settings.webhook_poll_seconds,
             concurrency=settings.webhook_concurrency,
+            allow_private_targets=settings.webhooks_allow_private_targets,
         )
+
+    def timeout(self) -> httpx.Timeout:
+        connect = min(self.connect_timeout_seconds, self.timeout_seconds)
+        return httpx.Timeout(self.timeout_seconds, connect=connect)
 
     def backoff(self, attempts: int, jitter: float) -> timedelta:
         """Doubling from `backoff_seconds`, capped; `jitter` in [0, 1) takes off up to half,
@@ -99,14 +110,18 @@ class DeliveryWorker:
         engine: Engine,
         policy: DeliveryPolicy,
         *,
+        targets: TargetRules | None = None,
         client: httpx.Client | None = None,
         clock: Callable[[], datetime] = utc_now,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.engine = engine
         self.policy = policy
-        self.client = client or httpx.Client(
-            timeout=policy.timeout_seconds, headers={"User-Agent": USER_AGENT}
+        self.client = client or guarded_client(
+            targets or TargetRules(allow_private=policy.allow_private_targets),
+            policy.timeout(),
+            headers={"User-Agent": USER_AGENT},
+            max_connections=policy.concurrency,
         )
         self.clock = clock
         self.jitter = jitter
@@ -179,11 +194,18 @@ class DeliveryWorker:
             "Ledger-Attempt": str(claim.attempts + 1),
         }
         try:
-            response = self.client.post(claim.url, content=body, headers=headers)
+            with deadline(self.policy.timeout_seconds):
+                response = self.client.post(claim.url, content=body, headers=headers)
+        except UnresolvedTarget as unresolved:  # DNS may answer again: retried
+            return Outcome(Verdict.retry, unresolved.reason)
+        except RefusedTarget as refused:  # nothing was sent; an admin must look at it
+            return Outcome(Verdict.park, f"{refused.reason} (not connected, not retried)")
         except httpx.TimeoutException as timeout:
             return Outcome(Verdict.retry, f"timed out: {type(timeout).__name__}")
         except httpx.TransportError as failed:
-            return Outcome(Verdict.retry, f"{type(failed).__name__}: {failed}"[:500])
+            # The kind of failure only: the operating system's words (connection
+            # refused or reset) would tell an admin which ports are open where.
+            return Outcome(Verdict.retry, f"{type(failed).__name__}: the receiver was not reached")
         if response.is_success:
             return Outcome(Verdict.delivered)
         error = f"HTTP {response.status_code} from the receiver"

@@ -1,4 +1,8 @@
-"""The follow tests run their own delivery workers: the app's stays off."""
+"""The follow tests run their own delivery workers: the app's stays off.
+
+Their receivers listen on 127.0.0.1, so private targets are allowed here, unless a
+test says otherwise with `@pytest.mark.settings(webhooks_allow_private_targets=False)`.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,10 @@ ServersFactory = Callable[..., list[LiveServer]]
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    marked = request.node.get_closest_marker("settings")
     return Settings(
+        **{"webhooks_allow_private_targets": True, **(marked.kwargs if marked else {})},
         database_url=database_url,
         migrate_on_start=False,
         load_seed=False,

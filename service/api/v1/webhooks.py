@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, Body, Depends, HTTPException
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 
 from service.access.keys import ApiKey, Scope
@@ -22,6 +22,7 @@ from service.follow.subscriptions import (
     get_subscription,
     list_subscriptions,
 )
+from service.follow.targets import TargetRules
 
 router = APIRouter(
     prefix="/v1/admin/webhooks", tags=["webhooks"], responses=problem_responses(401, 403, 422)
@@ -29,6 +30,14 @@ router = APIRouter(
 
 
 MAX_URL_LENGTH = 2000  # the column's width
+
+
+def target_rules(ledger: LedgerDep) -> TargetRules:
+    """The rules a webhook's URL must pass (a test overrides this with its own DNS)."""
+    return TargetRules(allow_private=ledger.settings.webhooks_allow_private_targets)
+
+
+TargetRulesDep = Annotated[TargetRules, Depends(target_rules)]
 
 
 def _fits_column(url: HttpUrl) -> HttpUrl:
@@ -44,7 +53,8 @@ class WebhookCreate(BaseModel):
     url: Annotated[
         HttpUrl, UrlConstraints(max_length=MAX_URL_LENGTH), AfterValidator(_fits_column)
     ] = Field(
-        description="Where each event is POSTed (http or https).",
+        description="Where each event is POSTed: http or https, a public host (not "
+        "loopback, private, link-local or the like, in any spelling), no user:pass@.",
         examples=["https://newsroom.example.org/ledger-hook"],
     )
     event_types: list[EventType] = Field(
@@ -121,7 +131,10 @@ def _found(subscription: Subscription | None, subscription_id: UUID) -> WebhookP
 
 @router.post("", status_code=201, summary="Subscribe a URL to new events")
 def create_webhook(
-    body: Annotated[WebhookCreate, Body()], ledger: LedgerDep, key: ApiKey = scoped(Scope.admin)
+    body: Annotated[WebhookCreate, Body()],
+    ledger: LedgerDep,
+    targets: TargetRulesDep,
+    key: ApiKey = scoped(Scope.admin),
 ) -> WebhookCreated:
     """From now on, each newly recorded event (of the chosen types) is POSTed to `url`
     as JSON, in position order, at least once, signed with the secret in this answer:
@@ -131,7 +144,15 @@ def create_webhook(
     connection is retried with growing delays; after `max_attempts` failures, or
     at once on any other answer, the subscription is parked as `failing` until an
     admin re-enables it, and then resumes where it stopped.
+
+    The URL must lead to a public address: a host that is, or resolves to, a
+    loopback, private, link-local, unique-local, multicast or reserved address
+    (`localhost`, `10.0.0.1`, `169.254.169.254`, `[::1]`, `2130706433`...) is
+    refused with a 422 naming `url`, and so is a URL with `user:pass@`. The host is
+    resolved again at every delivery: if it comes to resolve to such an address,
+    nothing is sent and the webhook is parked as `failing`.
     """
+    targets.check_url(str(body.url))
     subscription, secret = create_subscription(
         ledger.engine,
         url=str(body.url),
@@ -168,11 +189,17 @@ def get_webhook(
     responses=problem_responses(404),
 )
 def enable_webhook(
-    webhook_id: UUID, ledger: LedgerDep, _: ApiKey = scoped(Scope.admin)
+    webhook_id: UUID,
+    ledger: LedgerDep,
+    targets: TargetRulesDep,
+    _: ApiKey = scoped(Scope.admin),
 ) -> WebhookPublic:
     """Deliveries start again at once, with a fresh retry budget. A parked (`failing`)
     webhook resumes with the oldest event it is still owed, so nothing is skipped; a
-    disabled one gets the events recorded from now on."""
+    disabled one gets the events recorded from now on. Its URL is checked again as at
+    registration (a 422 naming `url` if it is refused now)."""
+    found = _found(get_subscription(ledger.engine, webhook_id), webhook_id)
+    targets.check_url(found.url)
     return _found(enable_subscription(ledger.engine, webhook_id), webhook_id)
 
 
