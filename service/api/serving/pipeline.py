@@ -1,15 +1,16 @@
 """The one read pipeline: every view endpoint parses its question, then calls `serve_view`.
 
-The steps: the head (one shared read, on the event loop), the ETag and a 304 when
-the client holds this version, the rendered bytes from the cache when another
-request asked the same, and only then a thread, a connection, the position the
-time axes name, the view computed and rendered in the form the client asked for.
+The steps: the head (one shared read, on the event loop), the form the client asked
+for (or a 406), the ETag of that form and a 304 when the client holds this version,
+the rendered bytes from the cache when another request asked the same, and only then
+a thread, a connection, the position the time axes name, the view computed and
+rendered in that form.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -18,21 +19,13 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from service.api.serving.negotiation import CSV, GEOJSON, JSON, wanted_media_type
 from service.api.serving.repeated_reads import file_for_repeats
-from service.api.serving.representations import (
-    Rendered,
-    conditional,
-    offered_media_types,
-    render,
-    view_etag,
-    wanted_media_type,
-)
+from service.api.serving.representations import Rendered, conditional, render, view_etag
 from service.api.serving.time_axes import TimeAxes
 from service.ledger import Ledger
 
 View = TypeVar("View", bound=BaseModel)
-
-JSON = "application/json"
 
 
 @dataclass(frozen=True)
@@ -47,9 +40,13 @@ class Forms(Generic[View]):
     the model (a large view's rows kept as JSON; a test holds the two paths equal)."""
     gzip: bool = False
     """Keep a gzip copy (views that run to megabytes)."""
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    """Why a form is not offered for this question, by format name (the 406 says it)."""
 
     def offered(self) -> list[str]:
-        return offered_media_types(csv=self.csv_rows is not None, geojson=self.geojson is not None)
+        """JSON first: what a client that takes anything gets."""
+        alternatives = ((CSV, self.csv_rows), (GEOJSON, self.geojson))
+        return [JSON, *(media_type for media_type, able in alternatives if able is not None)]
 
 
 async def serve_view(
@@ -65,10 +62,10 @@ async def serve_view(
     other than the time axes)."""
     forms = forms or Forms()
     head = await ledger.head.current()  # with the views' generation: a rebuild is a change
-    etag = view_etag(request, head)
+    media_type = wanted_media_type(request, forms.offered(), forms.unavailable)
+    etag = view_etag(request, head, media_type)
     if (not_modified := conditional(request, etag)) is not None:
         return not_modified
-    media_type = wanted_media_type(request, forms.offered())
     today = datetime.now(UTC).date()  # views without as_of depend on the date too
     cache_key = (key, head, today, axes.known_at, axes.at_position, media_type)
     rendered: Rendered | None = ledger.views.get(cache_key)

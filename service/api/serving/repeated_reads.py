@@ -57,6 +57,6 @@ class RepeatedReads:
         if rendered is None:
             await self.app(scope, receive, send)
             return
-        etag = view_etag(request, head)
+        etag = view_etag(request, head, rendered.media_type)
         response = conditional(request, etag) or rendered.response(etag, request)
         await response(scope, receive, send)

@@ -1,8 +1,10 @@
 """One view, several forms: JSON, CSV, GeoJSON; with an ETag and 304s.
 
 The ETag is the head the view was computed at (the log's position and the views'
-generation) plus the query, so a client that sends `If-None-Match` pays nothing
-while the log is unchanged, and gets the view anew after a rebuild.
+generation) plus the query and the form, so a client that sends `If-None-Match` pays
+nothing while the log is unchanged, gets the view anew after a rebuild, and a cache
+never hands out the JSON for the CSV: each form has its own ETag, and every answer
+says `Vary: Accept, Accept-Encoding`.
 """
 
 from __future__ import annotations
@@ -21,33 +23,26 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from service.api.serving.negotiation import CSV, GEOJSON, JSON
 from service.log.head import ViewHead
 
-CSV = "text/csv"
-GEOJSON = "application/geo+json"
+NEGOTIATED = "Accept, Accept-Encoding"
+"""The `Vary` of every view: its form follows `Accept`, its encoding `Accept-Encoding`."""
 
 
-def view_etag(request: Request, head: ViewHead) -> str:
+def view_etag(request: Request, head: ViewHead, media_type: str) -> str:
+    """The version of this view in this form: the head, and a digest of the path, the
+    query and the media type (without parameters such as `charset`)."""
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
-    digest = hashlib.sha256(f"{request.url.path}?{query}".encode()).hexdigest()[:16]
+    form = media_type.split(";")[0].strip()
+    digest = hashlib.sha256(f"{request.url.path}?{query} {form}".encode()).hexdigest()[:16]
     return f'W/"{head.position}.{head.generation}-{digest}"'
-
-
-def wanted_media_type(request: Request, offered: Iterable[str]) -> str:
-    """The first offered media type the client asks for (`Accept` or `?format=`)."""
-    fmt = request.query_params.get("format")
-    accept = request.headers.get("accept", "")
-    for media_type in offered:
-        short = media_type.split("/")[-1].replace("geo+json", "geojson")
-        if fmt == short or media_type in accept:
-            return media_type
-    return "application/json"
 
 
 def conditional(request: Request, etag: str) -> Response | None:
     """304 when the client already holds this version of the view."""
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers={"ETag": etag})
+        return Response(status_code=304, headers={"ETag": etag, "Vary": NEGOTIATED})
     return None
 
 
@@ -117,13 +112,11 @@ class Rendered:
         return first
 
     def response(self, etag: str, request: Request | None = None) -> Response:
-        headers = {"ETag": etag, **dict(self.headers)}
+        headers = {"ETag": etag, "Vary": NEGOTIATED, **dict(self.headers)}
         content = self.content
-        if self.gzipped is not None:
-            headers["Vary"] = "Accept-Encoding"
-            if request is not None and accepts_gzip(request):
-                headers["Content-Encoding"] = "gzip"
-                content = self.gzipped
+        if self.gzipped is not None and request is not None and accepts_gzip(request):
+            headers["Content-Encoding"] = "gzip"
+            content = self.gzipped
         return Response(content, media_type=self.media_type, headers=headers)
 
 
@@ -158,14 +151,6 @@ def csv_rendered(rows: Iterable[Mapping[str, Any]], filename: str) -> Rendered:
     )
 
 
-def csv_response(rows: Iterable[Mapping[str, Any]], etag: str, filename: str) -> Response:
-    return csv_rendered(rows, filename).response(etag)
-
-
-def offered_media_types(*, csv: bool, geojson: bool) -> list[str]:
-    return [m for m, able in ((CSV, csv), (GEOJSON, geojson)) if able]
-
-
 def render(
     media_type: str,
     body: BaseModel,
@@ -179,26 +164,11 @@ def render(
         return csv_rendered(csv_rows(), filename)
     if media_type == GEOJSON and geojson is not None:
         return Rendered(bytes(JSONResponse(geojson()).body), GEOJSON)
-    return Rendered(body.model_dump_json().encode(), "application/json")
-
-
-def represent(
-    request: Request,
-    body: BaseModel,
-    etag: str,
-    *,
-    csv_rows: Callable[[], Iterable[Mapping[str, Any]]] | None = None,
-    geojson: Callable[[], dict[str, Any]] | None = None,
-    filename: str = "view",
-) -> Response:
-    offered = offered_media_types(csv=csv_rows is not None, geojson=geojson is not None)
-    media_type = wanted_media_type(request, offered)
-    rendered = render(media_type, body, csv_rows=csv_rows, geojson=geojson, filename=filename)
-    return rendered.response(etag)
+    return Rendered(body.model_dump_json().encode(), JSON)
 
 
 def alternative_media_types(csv: bool = True, geojson: bool = False) -> dict[int | str, Any]:
-    """OpenAPI: the forms a view's 200 comes in, and its 304."""
+    """OpenAPI: the forms a view's 200 comes in, its 304, and the 406 for other forms."""
     content: dict[str, Any] = {}
     if csv:
         content[CSV] = {"schema": {"type": "string"}}
@@ -207,4 +177,11 @@ def alternative_media_types(csv: bool = True, geojson: bool = False) -> dict[int
     return {
         200: {"content": content},
         304: {"description": "Not modified: your copy (If-None-Match) is current."},
+        406: {
+            "description": "Not acceptable: the view does not come in the form asked for "
+            "(`format` or `Accept`); the problem lists the forms it comes in.",
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        },
     }

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from service.api.countries import CountryDep
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
+from service.api.serving.negotiation import format_parameter
 from service.api.serving.pipeline import Forms, serve_view
 from service.api.serving.representations import alternative_media_types
 from service.api.serving.time_axes import TimeAxesDep
@@ -79,6 +80,9 @@ def _csv(view: DeploymentsView) -> list[dict[str, Any]]:
     return out
 
 
+GEOJSON_NEEDS_PLACES = "a map needs places: put `place` in `group_by`"
+
+
 def _geojson(view: DeploymentsView) -> dict[str, Any]:
     features = []
     for row in view.rows:
@@ -105,6 +109,7 @@ def _geojson(view: DeploymentsView) -> dict[str, Any]:
     summary="Workers reported sent, per city and affiliation",
     response_model=DeploymentsView,
     responses={**problem_responses(422), **alternative_media_types(csv=True, geojson=True)},
+    dependencies=[format_parameter("csv", "geojson")],
 )
 async def deployments(
     request: Request,
@@ -174,6 +179,7 @@ async def deployments(
     forms = Forms(
         csv_rows=_csv,
         geojson=_geojson if "place" in names else None,
+        unavailable={} if "place" in names else {"geojson": GEOJSON_NEEDS_PLACES},
         filename="deployments",
         json=json,
         gzip=True,
@@ -220,6 +226,7 @@ def deployment_events(
     summary="Workers reported sent and sent home, per month",
     response_model=TimelineView,
     responses={**problem_responses(422), **alternative_media_types()},
+    dependencies=[format_parameter("csv")],
 )
 async def timeline(
     request: Request,

@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from service.api.countries import CountryDep
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
+from service.api.serving.negotiation import format_parameter
 from service.api.serving.pipeline import Forms, serve_view
 from service.api.serving.representations import alternative_media_types
 from service.api.serving.time_axes import TimeAxesDep
@@ -30,6 +31,7 @@ FORMS = Forms[EstimatesView](
     summary="Reported stocks of workers",
     response_model=EstimatesView,
     responses={**problem_responses(422), **alternative_media_types()},
+    dependencies=[format_parameter("csv")],
 )
 async def estimates(
     request: Request,

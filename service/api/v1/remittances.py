@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
+from service.api.serving.negotiation import format_parameter
 from service.api.serving.pipeline import Forms, serve_view
 from service.api.serving.representations import alternative_media_types
 from service.api.serving.time_axes import TimeAxesDep
@@ -37,6 +38,7 @@ FORMS = Forms(csv_rows=_csv, filename="remittances")
     summary="Remittance quotas per affiliation, in USD",
     response_model=RemittancesView,
     responses={**problem_responses(422), **alternative_media_types()},
+    dependencies=[format_parameter("csv")],
 )
 async def remittances(
     request: Request,

@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
+from service.api.serving.negotiation import format_parameter
 from service.api.serving.pipeline import Forms, serve_view
 from service.api.serving.representations import alternative_media_types
 from service.api.serving.time_axes import TimeAxesDep
@@ -35,6 +36,7 @@ FORMS = Forms[SourcesView](
     summary="Sources",
     response_model=SourcesView,
     responses={**problem_responses(422), **alternative_media_types()},
+    dependencies=[format_parameter("csv")],
 )
 async def list_sources(request: Request, ledger: LedgerDep, axes: TimeAxesDep) -> Response:
     """Every recorded source (outlet, title, dates, translator, attribution chain)."""
