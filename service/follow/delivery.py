@@ -32,7 +32,7 @@ from service.db.engine import SQLITE_BEGIN
 from service.domain.clock import utc_now
 from service.domain.envelope import RecordedEvent
 from service.follow.guarded_http import deadline, guarded_client
-from service.follow.signing import SIGNATURE_HEADER, signature_header
+from service.follow.signing import SIGNATURE_HEADER, signature_header, standard_headers
 from service.follow.tables import ACTIVE, FAILING, OUTBOX, SUBSCRIPTIONS
 from service.follow.targets import RefusedTarget, TargetRules, UnresolvedTarget
 from service.log.export import envelope_json
@@ -186,6 +186,7 @@ class DeliveryWorker:
         timestamp = int(self.clock().timestamp())
         headers = {
             "Content-Type": "application/json",
+            **standard_headers(claim.secret, str(event.id), timestamp, body),
             SIGNATURE_HEADER: signature_header(claim.secret, timestamp, body),
             "Ledger-Event-Id": str(event.id),
             "Ledger-Event-Type": event.type,

@@ -12,10 +12,9 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from uuid6 import uuid7
 
 from service.db.engine import SQLITE_BEGIN
+from service.follow.signing import new_secret_value
 from service.follow.tables import ACTIVE, DISABLED, OUTBOX, SUBSCRIPTIONS
 from service.log.append import lock_head
-
-SECRET_PREFIX = "whsec_"
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def create_subscription(
     created_by: str,
 ) -> tuple[Subscription, str]:
     """A new active subscription and its secret (not readable again through the API)."""
-    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    secret = new_secret_value(secrets.token_bytes(32))
     subscription_id = uuid7()
     with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
         with conn.begin():

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pytest_httpx import HTTPXMock
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from service.follow.delivery import DeliveryPolicy, DeliveryWorker
 from service.ledger import Ledger
@@ -134,6 +135,59 @@ def test_the_signature_is_hmac_sha256_of_the_time_a_dot_and_the_exact_body(
         secret.encode("utf-8"), header["t"].encode("ascii") + b"." + request.content, hashlib.sha256
     ).hexdigest()
     assert hmac.compare_digest(header["v1"], expected)
+
+
+def test_a_delivery_verifies_with_the_standard_webhooks_library(
+    client: TestClient,
+    admin: dict[str, str],
+    writer: dict[str, str],
+    worker: DeliveryWorker,
+    httpx_mock: HTTPXMock,
+) -> None:
+    """A receiver can check deliveries with any Standard Webhooks library, as here
+    with the `standardwebhooks` package, given only the secret."""
+    secret = subscribe(client, admin)["secret"]
+    event = record(client, writer, source_body())
+    httpx_mock.add_response(url=HOOK, status_code=200)
+
+    worker.run_pending()
+
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert Webhook(secret).verify(request.content, dict(request.headers)) == json.loads(
+        request.content
+    )
+    assert request.headers["webhook-id"] == event["id"]
+    assert request.headers["webhook-signature"].startswith("v1,")
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(request.content + b" ", dict(request.headers))
+    other_secret = subscribe(client, admin)["secret"]
+    with pytest.raises(WebhookVerificationError):
+        Webhook(other_secret).verify(request.content, dict(request.headers))
+
+
+def test_a_retry_keeps_the_standard_message_id_and_signs_its_own_time(
+    client: TestClient,
+    admin: dict[str, str],
+    writer: dict[str, str],
+    worker: DeliveryWorker,
+    clock: Clock,
+    httpx_mock: HTTPXMock,
+) -> None:
+    subscribe(client, admin)
+    record(client, writer, source_body())
+    httpx_mock.add_response(url=HOOK, status_code=503)
+    httpx_mock.add_response(url=HOOK, status_code=200)
+
+    worker.run_pending()
+    clock.advance(POLICY.backoff_seconds)
+    worker.run_pending()
+
+    first, second = httpx_mock.get_requests()
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    later = int(second.headers["webhook-timestamp"]) - int(first.headers["webhook-timestamp"])
+    assert later >= POLICY.backoff_seconds
+    assert first.headers["webhook-signature"] != second.headers["webhook-signature"]
 
 
 def test_a_500_is_retried_after_the_backoff_and_delivered_once(

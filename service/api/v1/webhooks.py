@@ -119,7 +119,9 @@ class WebhookPublic(BaseModel):
 class WebhookCreated(BaseModel):
     webhook: WebhookPublic
     secret: str = Field(
-        description="Signs every delivery (`Ledger-Signature`). Shown this once: keep it."
+        description="Signs every delivery (`webhook-signature`, `Ledger-Signature`): "
+        "`whsec_` and standard base64. Shown this once: keep it.",
+        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
     )
 
 
@@ -137,8 +139,14 @@ def create_webhook(
     key: ApiKey = scoped(Scope.admin),
 ) -> WebhookCreated:
     """From now on, each newly recorded event (of the chosen types) is POSTed to `url`
-    as JSON, in position order, at least once, signed with the secret in this answer:
-    `Ledger-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+    as JSON, in position order, at least once, signed with the secret in this answer
+    as [Standard Webhooks](https://www.standardwebhooks.com) sign: `webhook-id` (the
+    event's id), `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
+    "<id>.<timestamp>.<body>">` keyed with the secret's base64 part after `whsec_`, so
+    any Standard Webhooks library verifies it, e.g. in Python
+    `Webhook(secret).verify(body, headers)`. The older
+    `Ledger-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with
+    the whole secret, is sent beside it.
 
     A receiver answers 2xx to acknowledge. A 5xx, 408, 429, a timeout or a refused
     connection is retried with growing delays; after `max_attempts` failures, or
