@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager, suppress
 import anyio.to_thread
 import httpx
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from service.api.cors import allow_cross_origin
 from service.api.docs import mount_docs
@@ -19,7 +18,7 @@ from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
 from service.api.metrics import router as metrics_router
 from service.api.nul_guard import RefuseNul
-from service.api.openapi_doc import install_openapi
+from service.api.openapi_doc import install_openapi, operation_id
 from service.api.problems import install_problem_handlers
 from service.api.serving.repeated_reads import RepeatedReads
 from service.api.v1 import (
@@ -44,11 +43,6 @@ from service.settings import Settings, get_settings
 
 VERSION = "1.0.0"
 WARMED_VIEW = "/v1/deployments"
-
-
-def _operation_id(route: APIRoute) -> str:
-    # Clean client method names: events_append, admin_create_key, …
-    return f"{route.tags[0]}_{route.name}" if route.tags else route.name
 
 
 GC_THRESHOLDS = (50_000, 20, 20)
@@ -109,7 +103,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         version=VERSION,
         docs_url=None,
         redoc_url=None,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
         lifespan=_lifespan,
     )
     app.state.ledger = ledger or build_ledger(settings)

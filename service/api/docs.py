@@ -1,4 +1,5 @@
-"""Swagger UI served from the package: it works with no internet."""
+"""The pages that document the API: Swagger UI, served from the package so that it works
+with no internet, and a page for each problem type (`/problems/{slug}`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+
+from service.api.problem_pages import router as problem_pages
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = "/static/swagger-ui"
@@ -33,9 +36,11 @@ def swagger_ui() -> HTMLResponse:
 
 @router.get("/")
 def home() -> RedirectResponse:
+    # Until the desk answers `/` (it is mounted first, so it wins): the API reference.
     return RedirectResponse("/docs")
 
 
 def mount_docs(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
+    app.include_router(problem_pages)

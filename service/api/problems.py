@@ -100,6 +100,13 @@ _EVENT_TAGS = {t.value for t in EventType}
 _UNION_TAG_ERRORS = {"union_tag_invalid", "union_tag_not_found"}
 
 
+def known_problems() -> dict[str, tuple[int, str]]:
+    """Every problem type the API answers with: slug → (status, title)."""
+    found = {slug: (status, status_title(status)) for status, slug in _STATUS_SLUGS.items()}
+    found.update({slug: (status, title) for status, slug, title in _DOMAIN_PROBLEMS.values()})
+    return found
+
+
 def problem_response(
     status: int,
     detail: str,
