@@ -26,6 +26,7 @@ from service.api.v1 import (
     audit,
     changes,
     deployments,
+    entries,
     estimates,
     events,
     places,
@@ -34,6 +35,7 @@ from service.api.v1 import (
     statements,
     stream,
     streams,
+    wages,
     webhooks,
 )
 from service.follow.delivery import start_background_delivery
@@ -118,6 +120,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         changes.router,
         estimates.router,
         remittances.router,
+        wages.router,
+        entries.router,
         statements.router,
         sources.router,
         audit.router,

@@ -26,6 +26,7 @@ from service.views.cache import ViewCache
 from service.views.deployments.incremental import IncrementalFolds
 from service.views.deployments.row_json import RowFragments
 from service.views.deployments.updater import ProjectionRules
+from service.views.entries.updater import EntriesUpdater
 from service.views.facts.updater import FactsUpdater
 
 
@@ -57,7 +58,7 @@ class Ledger:
 
 def derived_table_rules() -> list[AppendRules]:
     """The rules that keep the derived tables (the views); `rebuild` replays exactly these."""
-    return [FactsUpdater(), ProjectionRules()]
+    return [FactsUpdater(), ProjectionRules(), EntriesUpdater()]
 
 
 def build_ledger(settings: Settings) -> Ledger:

@@ -7,9 +7,17 @@ from service.db.metadata import metadata
 from service.follow import tables as follow_tables
 from service.log import tables as log_tables
 from service.views.deployments import tables as deployments_tables
+from service.views.entries import tables as entries_tables
 from service.views.facts import tables as facts_tables
 
-MODULES = (log_tables, access_tables, facts_tables, deployments_tables, follow_tables)
+MODULES = (
+    log_tables,
+    access_tables,
+    facts_tables,
+    deployments_tables,
+    entries_tables,
+    follow_tables,
+)
 """Imported for their side effect: each table joins `metadata` when its module loads."""
 
 __all__ = ["MODULES", "metadata"]

@@ -15,6 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -67,6 +69,7 @@ _DOMAIN_PROBLEMS: dict[type[domain.LedgerError], tuple[int, str, str]] = {
     domain.SelfCorroboration: (422, "self-corroboration", "A source cannot corroborate itself"),
     domain.WrongExpectedVersion: (409, "wrong-expected-version", "Stream version conflict"),
     domain.IdempotencyConflict: (422, "idempotency-key-reused", "Idempotency-Key reused"),
+    domain.CommitOutcomeUnknown: (503, "outcome-unknown", "Outcome unknown"),
     KeyNameTaken: (409, "key-name-taken", "Key name taken"),
     UnknownKey: (404, "not-found", "Not found"),
 }
@@ -230,18 +233,47 @@ async def _ledger_error(_: Request, exc: Exception) -> JSONResponse:
         extra["suggestions"] = exc.suggestions
     if isinstance(exc, domain.WrongExpectedVersion):
         extra["current_version"] = exc.current
-    return problem_response(status, exc.detail, slug=slug, title=title, **extra)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return problem_response(status, exc.detail, slug=slug, title=title, headers=headers, **extra)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+RETRY_AFTER_SECONDS = 2
+"""What a 503 asks a client to wait before it tries again."""
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused, timed out or vanished before anything was committed (a lost
+    COMMIT is `CommitOutcomeUnknown`): a 503 the client may retry, not a 500."""
+    log.warning("database unavailable: %s", type(exc).__name__)
+    detail = "The database is unavailable or too slow to answer right now; try again shortly."
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        detail += " Nothing was recorded."
+    return problem_response(
+        503,
+        detail,
+        slug="database-unavailable",
+        title="Database unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return problem_response(500, "The ledger failed to answer; nothing was recorded.")
+    detail = "The ledger failed to answer."
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        detail += (
+            " A write may or may not have been recorded: retry with the same "
+            "Idempotency-Key, or look in GET /v1/events before sending it again."
+        )
+    return problem_response(500, detail)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(domain.LedgerError, _ledger_error)
+    for unavailable in (OperationalError, InterfaceError, SQLAlchemyTimeoutError):
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 

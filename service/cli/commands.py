@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from service.access.keys import KeyNameTaken, KeyRing, Scope, ensure_secret
 from service.cli.follow import print_notice
 from service.cli.follow import register as register_follow_commands
-from service.db.engine import make_engine
+from service.db.engine import make_engine, without_statement_timeout
 from service.db.migrate import upgrade_to_head
 from service.ingest.importing import (
     SEED_PRINCIPAL,
@@ -116,7 +116,7 @@ def import_file(
     correct or retract it. A line identical to an earlier one (the same JSON object)
     is imported once and reported ("line 14 is identical to line 3: sent once").
     """
-    ledger = build_ledger(get_settings())
+    ledger = build_ledger(without_statement_timeout(get_settings()))
     try:
         lines, identical = first_copies(parse_lines(file.read_text(encoding="utf-8").splitlines()))
         for repeat in identical:
@@ -147,7 +147,7 @@ def rebuild(
     ] = False,
 ) -> None:
     """Recompute every derived view from the log (or, with --check, name any difference)."""
-    ledger = build_ledger(get_settings())
+    ledger = build_ledger(without_statement_timeout(get_settings()))
     rules = derived_table_rules()
     plan = ReplayPlan.of(ledger.settings)
     if check:
@@ -169,7 +169,7 @@ def rebuild(
 @app.command()
 def verify() -> None:
     """Recompute the hash chain; name the first broken position."""
-    with _engine().connect() as conn:
+    with make_engine(without_statement_timeout(get_settings())).connect() as conn:
         report = verify_chain(conn)
     if report.ok:
         console.print(f"hash chain verified: {report.checked} events")

@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.text import Text
 
 from service.cli.pusher import DEFAULT_BATCH, Pusher, PushStopped, read_bodies
-from service.db.engine import make_engine
+from service.db.engine import make_engine, without_statement_timeout
 from service.domain.events import MAX_BATCH
 from service.follow.delivery import DeliveryPolicy, DeliveryWorker
 from service.ingest.importing import IdenticalLine, LineWarning, first_copies
@@ -112,7 +112,7 @@ def export(
     """Write the log to standard output as JSON Lines: `labor-ledger export > log.jsonl`.
 
     Each event in its whole envelope, in position order; `restore` loads it back."""
-    engine = make_engine(get_settings())
+    engine = make_engine(without_statement_timeout(get_settings()))
     out = sys.stdout
     for line in export_lines(engine, after):
         out.write(line)
@@ -127,7 +127,7 @@ def restore_command(
 
     The same positions, ids, hashes, times and authors. The hash chain is checked
     link by link; a broken chain or a non-empty ledger is refused, nothing written."""
-    ledger = build_ledger(get_settings())
+    ledger = build_ledger(without_statement_timeout(get_settings()))
     with file.open(encoding="utf-8") as counting:
         total = sum(1 for line in counting if line.strip())
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -14,6 +15,16 @@ SQLITE_BEGIN = "sqlite_begin"
 """Execution option: `IMMEDIATE` makes a SQLite transaction take the write lock at BEGIN."""
 
 
+KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+"""TCP keepalives: a connection whose server vanished is found dead within about 25 s,
+not after the kernel's two hours."""
+
+
 def make_engine(settings: Settings) -> Engine:
     if settings.is_sqlite:
         return _sqlite_engine(settings)
@@ -22,9 +33,30 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=10,
         pool_pre_ping=True,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args=_postgresql_timeouts(settings),
         json_serializer=dumps_text,
         json_deserializer=loads,
     )
+
+
+def _postgresql_timeouts(settings: Settings) -> dict[str, Any]:
+    """libpq's connect timeout (whole seconds, at least 2: libpq's own floor), keepalives,
+    and the server-side statement timeout, set once per connection."""
+    timeouts: dict[str, Any] = {
+        "connect_timeout": max(2, math.ceil(settings.db_connect_timeout_seconds)),
+        **KEEPALIVE,
+    }
+    if settings.db_statement_timeout_seconds > 0:
+        milliseconds = round(settings.db_statement_timeout_seconds * 1000)
+        timeouts["options"] = f"-c statement_timeout={milliseconds}"
+    return timeouts
+
+
+def without_statement_timeout(settings: Settings) -> Settings:
+    """Settings for a long job of the CLI (a rebuild, a verify of the whole log): its
+    statements may rightly run for minutes."""
+    return settings.model_copy(update={"db_statement_timeout_seconds": 0.0})
 
 
 def _sqlite_engine(settings: Settings) -> Engine:

@@ -95,3 +95,16 @@ class WrongExpectedVersion(LedgerError):
 
 class IdempotencyConflict(LedgerError):
     """The Idempotency-Key was used before with another request body."""
+
+
+class CommitOutcomeUnknown(LedgerError):
+    """The connection to the database was lost while a COMMIT was under way: the events
+    may or may not be recorded. Only a retry with the same Idempotency-Key is safe."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database connection was lost while your events were being committed: "
+            "they may or may not be recorded. Retry with the same Idempotency-Key and the "
+            "ledger records them once (a retry answers with the first result if they were); "
+            "without one, look for them in GET /v1/events before you send them again."
+        )

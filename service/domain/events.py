@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from service.domain.errors import FieldValueError
 from service.domain.payloads import (
+    EntriesRecorded,
     FactCorrected,
     FactCorroborated,
     FactRetracted,
@@ -25,6 +26,7 @@ from service.domain.payloads import (
     SourceRecorded,
     StatementIssued,
     Text,
+    WageReported,
     WorkersDispatched,
     WorkersRepatriated,
     WorkforceEstimated,
@@ -81,6 +83,8 @@ class EventType(StrEnum):
     fact_corroborated = "fact.corroborated"
     fact_corrected = "fact.corrected"
     fact_retracted = "fact.retracted"
+    entries_recorded = "entries.recorded"
+    wage_reported = "wage.reported"
 
 
 PAYLOAD_TYPES: dict[EventType, type[Payload]] = {
@@ -94,11 +98,15 @@ PAYLOAD_TYPES: dict[EventType, type[Payload]] = {
     EventType.fact_corroborated: FactCorroborated,
     EventType.fact_corrected: FactCorrected,
     EventType.fact_retracted: FactRetracted,
+    EventType.entries_recorded: EntriesRecorded,
+    EventType.wage_reported: WageReported,
 }
 
 PAYLOAD_VERSIONS: dict[EventType, int] = {
     EventType.workers_dispatched: 2,
     EventType.workers_repatriated: 2,
+    EventType.workforce_estimated: 2,
+    EventType.remittance_quota_reported: 2,
 }
 """The current schema version of each payload type that has had more than one (every
 other type is at version 1). New events are recorded in it; `readers.py` upcasts older
@@ -173,7 +181,11 @@ FLOW_SCHEMA_VERSION_DESCRIPTION = (
 
 
 def _v1_fields_only(
-    event: WorkersDispatchedIn | WorkersRepatriatedIn, v2_fields: tuple[str, ...]
+    event: WorkersDispatchedIn
+    | WorkersRepatriatedIn
+    | WorkforceEstimatedIn
+    | RemittanceQuotaReportedIn,
+    v2_fields: tuple[str, ...],
 ) -> None:
     """A body that says it is version 1 holds no field of version 2; it is then recorded
     as version 2, which is what it means (status completed, no route)."""
@@ -213,14 +225,36 @@ class WorkersRepatriatedIn(EventInBase):
         return self
 
 
+SECTOR_SCHEMA_VERSION_DESCRIPTION = (
+    "2, the current version (`sector`). A body without it is read as version 2; one that "
+    "says 1 is a version 1 body (no sector), recorded as the version 2 it means."
+)
+
+
 class WorkforceEstimatedIn(EventInBase):
     type: Literal["workforce.estimated"]
+    schema_version: Literal[1, 2] = Field(  # type: ignore[assignment]
+        default=2, description=SECTOR_SCHEMA_VERSION_DESCRIPTION
+    )
     data: WorkforceEstimated
+
+    @model_validator(mode="after")
+    def _recorded_as_v2(self) -> WorkforceEstimatedIn:
+        _v1_fields_only(self, ("sector",))
+        return self
 
 
 class RemittanceQuotaReportedIn(EventInBase):
     type: Literal["remittance.quota_reported"]
+    schema_version: Literal[1, 2] = Field(  # type: ignore[assignment]
+        default=2, description=SECTOR_SCHEMA_VERSION_DESCRIPTION
+    )
     data: RemittanceQuotaReported
+
+    @model_validator(mode="after")
+    def _recorded_as_v2(self) -> RemittanceQuotaReportedIn:
+        _v1_fields_only(self, ("sector",))
+        return self
 
 
 class FxRateReportedIn(EventInBase):
@@ -248,6 +282,16 @@ class FactRetractedIn(EventInBase):
     data: FactRetracted
 
 
+class EntriesRecordedIn(EventInBase):
+    type: Literal["entries.recorded"]
+    data: EntriesRecorded
+
+
+class WageReportedIn(EventInBase):
+    type: Literal["wage.reported"]
+    data: WageReported
+
+
 EventIn = Annotated[
     SourceRecordedIn
     | WorkersDispatchedIn
@@ -258,7 +302,9 @@ EventIn = Annotated[
     | StatementIssuedIn
     | FactCorroboratedIn
     | FactCorrectedIn
-    | FactRetractedIn,
+    | FactRetractedIn
+    | EntriesRecordedIn
+    | WageReportedIn,
     Field(discriminator="type"),
 ]
 

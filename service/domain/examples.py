@@ -202,6 +202,61 @@ def _illustrations() -> dict[EventType, EventExample]:
             },
             target=moscow,
         ),
+        EventType.entries_recorded: _illustration(
+            "Russian border statistics: 13,221 North Koreans entered in 2023, 5,000 of them "
+            "to study",
+            "An official count of arrivals with one purpose given ('of them 5,000 to study'): "
+            "a total and one figure by purpose. Arrivals are not workers: never summed into "
+            f"the flows or stocks. {second_source}",
+            {
+                "type": EventType.entries_recorded.value,
+                "provenance": {
+                    "source_id": ILLUSTRATION_SOURCE_ID,
+                    "locator": "According to Russian border statistics, 13,221 North Koreans "
+                    "entered Russia in 2023, 5,000 of them to study.",
+                    "reporting_basis": "government_data",
+                },
+                "data": {
+                    "publisher": "FSB border service",
+                    "origin_country": "KP",
+                    "destination_country": "RU",
+                    "period": {
+                        "start": "2023-01-01",
+                        "end": "2023-12-31",
+                        "precision": "year",
+                        "text": "in 2023",
+                    },
+                    "total": {"text": "13,221", "qualifier": "exact", "number": 13221},
+                    "by_purpose": [
+                        {
+                            "purpose": "study",
+                            "count": {"text": "5,000", "qualifier": "exact", "number": 5000},
+                        }
+                    ],
+                },
+            },
+        ),
+        EventType.wage_reported: _illustration(
+            "construction workers in Vladivostok promised USD 500 a month",
+            "Pay per worker as promised (`basis: paid` for what was paid): a wage is not a "
+            f"remittance, and is never in the quotas. {second_source}",
+            {
+                "type": EventType.wage_reported.value,
+                "provenance": {
+                    "source_id": ILLUSTRATION_SOURCE_ID,
+                    "locator": "The construction workers in Vladivostok were promised USD 500 "
+                    "a month.",
+                    "reporting_basis": "anonymous_source_in_country",
+                },
+                "data": {
+                    "amount": {"amount": "500", "currency": "USD"},
+                    "per": "month",
+                    "basis": "promised",
+                    "sector": "construction",
+                    "places": [{"name": "Vladivostok"}],
+                },
+            },
+        ),
     }
 
 

@@ -1,6 +1,8 @@
 """The typed payload of each event type, in its current schema version (1; 2 for
 `workers.dispatched` and `workers.repatriated`, which gained `status` and `via`, and on
-repatriations `sector` and `transport`: `readers.py` reads stored version 1 payloads).
+repatriations `sector` and `transport`; 2 for `workforce.estimated` and
+`remittance.quota_reported`, which gained `sector`: `readers.py` reads stored version 1
+payloads).
 
 Field names say what the report said; free-text fields keep its words.
 """
@@ -96,8 +98,14 @@ class ReportingBasis(StrEnum):
 
 
 class RatePer(StrEnum):
+    """What an amount is paid or due for: an hour's, a day's, a month's or a year's work,
+    or `once` (a one-off contribution: never turned into a monthly or yearly figure)."""
+
+    hour = "hour"
+    day = "day"
     month = "month"
     year = "year"
+    once = "once"
 
 
 class OriginalEdition(Payload):
@@ -243,6 +251,7 @@ class WorkforceEstimated(Payload):
     count: Count
     affiliation: Affiliation = Affiliation.unknown
     as_of: ReportedDay
+    sector: Text | None = Field(default=None, examples=["construction"])
     notes: LongText | None = None
 
 
@@ -258,6 +267,7 @@ class RemittanceQuotaReported(Payload):
     purpose: Text | None = Field(default=None, examples=["party funds"])
     places: list[Place] = Field(default_factory=list, max_length=50)
     period: Period | None = None
+    sector: Text | None = Field(default=None, examples=["construction"])
 
 
 class FxRateReported(Payload):
@@ -318,3 +328,92 @@ class FactRetracted(Payload):
 
     target_event_id: UUID
     reason: Text
+
+class EntryPurpose(StrEnum):
+    """The purpose of entry an official statistic gives (a visa's or a border form's)."""
+
+    work = "work"
+    study = "study"
+    tourism = "tourism"
+    other = "other"
+    unknown = "unknown"
+
+
+class PurposeCount(Payload):
+    """Arrivals of one purpose: "5,000 of them to study"."""
+
+    purpose: EntryPurpose
+    count: Count
+
+
+class EntriesRecorded(Payload):
+    """Official counts of arrivals into a country over a period ("Russian border
+    statistics: 13,221 North Koreans entered in 2023, 5,000 of them to study"), a total
+    and/or one count per purpose, as published.
+
+    Arrivals are not workers (students, tourists and delegations cross too): they are
+    never summed into the flows, the stocks or `estimated_present`."""
+
+    publisher: Text = Field(
+        description="Who published the statistic, as written.",
+        examples=["FSB border service"],
+    )
+    origin_country: CountryCode = "KP"
+    destination_country: CountryCode = Field(examples=["RU"])
+    places: list[Place] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Where they entered or went, where the statistic says (crossings, regions).",
+    )
+    period: Period = Field(description="The period the statistic covers: a start or an end.")
+    total: Count | None = Field(default=None, description="All arrivals, whatever their purpose.")
+    by_purpose: list[PurposeCount] = Field(
+        default_factory=list,
+        max_length=len(EntryPurpose),
+        description='One count per purpose given; a report giving only part ("of them '
+        '5,000 to study") gives only that purpose.',
+    )
+    notes: LongText | None = None
+
+    @model_validator(mode="after")
+    def _a_dated_count(self) -> EntriesRecorded:
+        if not self.period.dated:
+            raise FieldValueError("period", "an entry statistic covers a period: give its dates")
+        if self.total is None and not self.by_purpose:
+            raise FieldValueError("total", "give the total, or a count in by_purpose, or both")
+        purposes = [figure.purpose for figure in self.by_purpose]
+        if len(set(purposes)) != len(purposes):
+            raise FieldValueError("by_purpose", "give each purpose once")
+        least = sum(figure.count.min or 0 for figure in self.by_purpose)
+        if self.total is not None and self.total.max is not None and least > self.total.max:
+            raise FieldValueError(
+                "by_purpose",
+                f"the purposes add up to at least {least}, more than the total's {self.total.max}",
+            )
+        return self
+
+
+class WageBasis(StrEnum):
+    promised = "promised"
+    paid = "paid"
+
+
+class WageReported(Payload):
+    """Pay per worker as a report gives it ("promised USD 500 a month, paid a fifth of
+    it"). A wage is what a worker earns, not a remittance: never in the quotas."""
+
+    amount: Money
+    per: RatePer = Field(
+        description="`hour`, `day`, `month`, `year` or `once` (a one-off payment): shown "
+        "as reported, never converted to another period."
+    )
+    basis: WageBasis = Field(description="`promised` (offered, contracted) or `paid`.")
+    sector: Text | None = Field(default=None, examples=["construction"])
+    affiliation: Affiliation = Affiliation.unknown
+    organisation: Text | None = None
+    employer: Text | None = Field(
+        default=None, description="As written.", examples=["a Russian construction company"]
+    )
+    places: list[Place] = Field(default_factory=list, max_length=50)
+    period: Period | None = None
+    notes: LongText | None = None

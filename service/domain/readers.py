@@ -14,7 +14,9 @@ dict until it reaches the version the model describes.
 
 Version 2 of `workers.dispatched` and `workers.repatriated` added a flow's `status`
 (DESIGN §1b) and its route (`via`), and on repatriations `sector` and `transport`: a
-stored version 1 flow happened (`completed`) and named no route.
+stored version 1 flow happened (`completed`) and named no route. Version 2 of
+`workforce.estimated` and `remittance.quota_reported` added `sector`: a stored version 1
+stock or quota named none.
 """
 
 from __future__ import annotations
@@ -122,9 +124,16 @@ def repatriated_v1_to_v2(v1: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
+def sector_v1_to_v2(v1: Mapping[str, Any]) -> dict[str, Any]:
+    """A version 1 stock or quota named no sector."""
+    return _filled(v1, {"sector": None})
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     (EventType.workers_dispatched.value, 1): dispatched_v1_to_v2,
     (EventType.workers_repatriated.value, 1): repatriated_v1_to_v2,
+    (EventType.workforce_estimated.value, 1): sector_v1_to_v2,
+    (EventType.remittance_quota_reported.value, 1): sector_v1_to_v2,
 }
 """(type, from version) → the upcaster to the next version."""
 

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, Select, bindparam, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from service.db.backend import Backend, backend
 from service.db.bulk import insert_rows
@@ -28,7 +29,7 @@ from service.db.engine import SQLITE_BEGIN
 from service.domain.chain import event_hash
 from service.domain.clock import Clock, utc_now
 from service.domain.envelope import LoggedEvent, RecordedEvent
-from service.domain.errors import IdempotencyConflict, WrongExpectedVersion
+from service.domain.errors import CommitOutcomeUnknown, IdempotencyConflict, WrongExpectedVersion
 from service.domain.events import stream_of
 from service.domain.ids import Uuid7Source
 from service.domain.payloads import Payload
@@ -270,6 +271,8 @@ class EventStore:
             try:
                 with self._transaction() as (conn, head):
                     return self._write_together(conn, head, group)
+            except CommitOutcomeUnknown:
+                raise  # it may be recorded: writing it again could record it twice
             except Exception:  # refused as a whole, nothing written: now each on its own
                 pass
         with self._transaction() as (conn, head):
@@ -277,10 +280,25 @@ class EventStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[tuple[Connection, Head]]:
-        """A connection in a transaction holding the append lock, committed at the end."""
+        """A connection in a transaction holding the append lock, committed at the end.
+
+        A failure before the COMMIT is sent rolls everything back: nothing was recorded,
+        for certain. A failure of the COMMIT itself (the connection lost while it was
+        under way) leaves the outcome unknown: the server may have committed. That is
+        `CommitOutcomeUnknown`, never "nothing was recorded"."""
         connection = self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-        with connection as conn, conn.begin():
-            yield conn, lock_head(conn)
+        with connection as conn:
+            transaction = conn.begin()
+            try:
+                yield conn, lock_head(conn)
+            except BaseException:
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
+            try:
+                transaction.commit()
+            except DBAPIError as lost:
+                raise CommitOutcomeUnknown() from lost
 
     def _append_one(
         self, conn: Connection, head: Head, waiting: _Waiting

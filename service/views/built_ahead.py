@@ -50,18 +50,22 @@ from service.log.replayed import recorded_events
 from service.settings import Settings, sqlite_file
 from service.views.deployments.tables import FLOWS
 from service.views.deployments.updater import contribution_rows, report_dates
+from service.views.entries.tables import ENTRIES
+from service.views.entries.updater import plain_entry_rows
 from service.views.facts.longest_period import longest_of, note_longest_period
 from service.views.facts.tables import FACTS
 from service.views.facts.updater import fact_row
 
-BUILT_HERE = (FACTS.name, FLOWS.name)
+BUILT_HERE = (FACTS.name, FLOWS.name, ENTRIES.name)
 """The tables whose plain rows the second process builds (`_built`): a fact's `facts` row
-(`fact_row`) and its flow rows (`contribution_rows`), the functions the rules call."""
+(`fact_row`), its flow rows (`contribution_rows`) and an entry statistic's figures
+(`plain_entry_rows`), the functions the rules call."""
 
 FACT_COLUMNS = tuple(c.name for c in FACTS.columns)
 FLOW_COLUMNS = tuple(c.name for c in FLOWS.columns if c.name != "id")  # numbered on insert
 _SOURCE = FLOW_COLUMNS.index("source_id")
 _REPORTED_ON = FLOW_COLUMNS.index("reported_on")
+ENTRY_COLUMNS = tuple(c.name for c in ENTRIES.columns if c.name != "id")
 
 
 @dataclass
@@ -71,6 +75,7 @@ class BuiltAhead:
 
     facts: list[Any]  # each row's values, in `FACT_COLUMNS` order
     flows: list[Any]  # each row's values, in `FLOW_COLUMNS` order (lists, once received)
+    entries: list[Any]  # each row's values, in `ENTRY_COLUMNS` order
     longest_days: int
     others: list[ReplayedEvent]  # as read from the log: sent as JSON, typed on arrival
     events: int
@@ -85,6 +90,7 @@ class BuiltAhead:
             for row in self.flows:
                 row[_REPORTED_ON] = iso.get(row[_SOURCE])
             insert_values(conn, FLOWS, FLOW_COLUMNS, self.flows)
+        insert_values(conn, ENTRIES, ENTRY_COLUMNS, self.entries)
         if self.others:
             logged = [event.logged() for event in self.others]
             for rule in rules:
@@ -179,10 +185,11 @@ def _build_all(path: str, head: int, chunk: int, sender: Pipe) -> None:
     engine = make_engine(Settings(database_url=f"sqlite:///{path}"))
     fact_values = row_values(FACTS, FACT_COLUMNS, engine.dialect)
     flow_values = row_values(FLOWS, FLOW_COLUMNS, engine.dialect)
+    entry_values = row_values(ENTRIES, ENTRY_COLUMNS, engine.dialect)
     after = 0
     with engine.connect() as log:  # beside the replay's writer: it sees the committed log
         while events := recorded_events(log, after, head, chunk):
-            sender.send_bytes(_encoded(_built(events, fact_values, flow_values)))
+            sender.send_bytes(_encoded(_built(events, fact_values, flow_values, entry_values)))
             after = events[-1].position
 
 
@@ -195,7 +202,7 @@ def _encoded(built: BuiltAhead) -> bytes:
     others = [
         [e.id.hex, e.position, e.type, e.schema_version, e.data, e.source_id] for e in built.others
     ]
-    chunk = [built.facts, built.flows, built.longest_days, others, built.events]
+    chunk = [built.facts, built.flows, built.entries, built.longest_days, others, built.events]
     try:
         return _ORJSON + orjson.dumps(chunk)
     except TypeError:  # an integer beyond 64 bits, which orjson would read back as a float
@@ -203,13 +210,17 @@ def _encoded(built: BuiltAhead) -> bytes:
 
 
 def _decoded(chunk: list[Any]) -> BuiltAhead:
-    facts, flows, longest_days, others, events = chunk
+    facts, flows, entries, longest_days, others, events = chunk
     replayed = [ReplayedEvent(UUID(hex_id), *rest) for hex_id, *rest in others]
-    return BuiltAhead(facts, flows, longest_days, replayed, events)
+    return BuiltAhead(facts, flows, entries, longest_days, replayed, events)
 
 
-def _built(events: list[ReplayedEvent], fact_values: Any, flow_values: Any) -> BuiltAhead:
-    built = BuiltAhead(facts=[], flows=[], longest_days=0, others=[], events=len(events))
+def _built(
+    events: list[ReplayedEvent], fact_values: Any, flow_values: Any, entry_values: Any
+) -> BuiltAhead:
+    built = BuiltAhead(
+        facts=[], flows=[], entries=[], longest_days=0, others=[], events=len(events)
+    )
     periods = []
     for event in events:
         if event.type in META_TYPES:  # the rules' own
@@ -221,5 +232,6 @@ def _built(events: list[ReplayedEvent], fact_values: Any, flow_values: Any) -> B
         built.facts.append(fact_values(fact))
         made = contribution_rows(logged.id, logged.position, logged.figures, logged.source_id, None)
         built.flows.extend(map(flow_values, made))
+        built.entries.extend(map(entry_values, plain_entry_rows(logged)))
     built.longest_days = longest_of(periods)
     return built

@@ -26,9 +26,10 @@ from service.log.statistics import refresh_statistics
 from service.settings import DEFAULTS, Settings
 from service.views.built_ahead import BuiltAhead, built_ahead, can_build_ahead
 from service.views.deployments.tables import CORROBORATIONS, FLOWS
+from service.views.entries.tables import ENTRIES
 from service.views.facts.tables import FACTS
 
-DERIVED: tuple[Table, ...] = (FACTS, FLOWS, CORROBORATIONS)
+DERIVED: tuple[Table, ...] = (FACTS, FLOWS, CORROBORATIONS, ENTRIES)
 SHOWN_DIFFERENCES = 20
 READ_DURING_REPLAY = frozenset({"ix_flow_fact", "ix_facts_sources"})
 """The derived tables' indexes a replay reads by: a correction ends a stored fact's rows

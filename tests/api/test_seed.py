@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.domain.events import EventType
+from service.domain.events import PAYLOAD_VERSIONS, EventType
 from service.domain.examples import (
     DEFAULT_EXAMPLE_NAME,
     PLACEHOLDER_TARGET_ID,
@@ -30,7 +30,6 @@ SERVER_FILLED = {"place_id", "country", "kind", "min", "best", "max", "bounds_ru
 # The seed's flows are recorded in schema version 2, whose added fields' defaults mean
 # what version 1 meant (DESIGN §1b): the flow happened, by a transport not given.
 VERSION_2_DEFAULTS = {("status", "completed"), ("transport", "unknown")}
-FLOW_TYPES = {"workers.dispatched", "workers.repatriated"}
 
 # The report's sentences that state facts, verbatim, and the events quoting each.
 FACT_SENTENCES = {
@@ -131,7 +130,8 @@ def test_the_seed_reads_back_as_the_same_facts_in_file_order(
     for line, event in zip(lines, seeded, strict=True):
         assert event["type"] == line["type"]
         assert event["stream"] == f"source:{SOURCE}"
-        assert event["schema_version"] == (2 if event["type"] in FLOW_TYPES else 1)
+        # recorded in its type's current version (2 for flows, stocks and quotas, ...)
+        assert event["schema_version"] == PAYLOAD_VERSIONS.get(EventType(event["type"]), 1)
         assert_recorded_as_given(line["data"], event["data"], event["type"])
         assert_recorded_as_given(line["provenance"], event["provenance"], event["type"])
 

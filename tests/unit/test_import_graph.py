@@ -30,6 +30,8 @@ LAYERS: dict[str, int] = {
     "views.remittances": 5,
     "views.sources": 5,
     "views.statements": 5,
+    "views.entries": 5,
+    "views.wages": 6,  # over views.remittances, whose conversion it reuses
     "views": 6,  # rebuild, caches: over every read model
     # what writes into the log, and what follows it
     "ingest": 7,

@@ -58,10 +58,13 @@ def to_usd(
     on: date,
     rates: list[ReportedRate],
     quota_date: date | None = None,
+    subject: str = "quota",
 ) -> Conversion:
     """At the latest rate of a date on or before the quota's date (`quota_date`), either
     way round; where none is that early, at the earliest later one, with a note saying
     so. Only rates of a date on or before `on` (the view's date) count at all.
+
+    `subject` names the amount in the note (a quota, a wage).
 
     A later rate can be the first of several (a report gives the rate of its own day,
     after the quota it tells of): the nearest one stays closest to the quota's money."""
@@ -78,12 +81,13 @@ def to_usd(
         rate = max(earlier, key=lambda r: (r.as_of, r.fact.event.position))
         if quota_date is None:
             note = (
-                f"The quota gives no date: converted at the latest rate reported, of {rate.as_of}."
+                f"The {subject} gives no date: converted at the latest rate reported, "
+                f"of {rate.as_of}."
             )
     else:
         rate = min(usable, key=lambda r: (r.as_of, -r.fact.event.position))
         note = (
-            f"No {currency}/USD rate was reported on or before the quota's date "
+            f"No {currency}/USD rate was reported on or before the {subject}'s date "
             f"({quota_date}): converted at the nearest later rate, of {rate.as_of}."
         )
     inverted = rate.base == "USD"

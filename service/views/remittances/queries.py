@@ -55,10 +55,15 @@ class Quota(BaseModel):
     organisation: str | None
     amount: Decimal
     currency: str
-    per: str
+    per: str = Field(
+        description="`hour`, `day`, `month`, `year` or `once` (a one-off contribution), as "
+        "reported: never turned into another period, and nothing here is summed or "
+        "annualised."
+    )
     per_worker: bool
     recipient: str | None
     purpose: str | None
+    sector: str | None
     effective_from: date | None = Field(
         description="The quota's period start, else its source's publication date."
     )
@@ -130,6 +135,7 @@ def remittances_view(
                 per_worker=quota.per_worker,
                 recipient=quota.recipient,
                 purpose=quota.purpose,
+                sector=quota.sector,
                 effective_from=effective,
                 usd=conversion.usd,
                 usd_rate=RateUsed.of(conversion.rate) if conversion.rate else None,

@@ -1,0 +1,1 @@
+"""Entry statistics: official counts of arrivals into a country, kept apart from the flows."""
