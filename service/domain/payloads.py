@@ -329,6 +329,7 @@ class FactRetracted(Payload):
     target_event_id: UUID
     reason: Text
 
+
 class EntryPurpose(StrEnum):
     """The purpose of entry an official statistic gives (a visa's or a border form's)."""
 
