@@ -114,7 +114,24 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=0.25, gt=0, description="How often the worker looks for due deliveries."
     )
-    webhook_concurrency: int = Field(default=4, ge=1, description="Deliveries in flight.")
+    webhook_concurrency: int = Field(
+        default=16,
+        ge=1,
+        description="Deliveries in flight to receivers in good standing, at most one per "
+        "subscription: a hanging receiver holds one of these for one attempt at most.",
+    )
+    webhook_failing_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Deliveries in flight, all together, to receivers whose breaker is "
+        "tripped (they wait out their backoff holding none).",
+    )
+    webhook_breaker_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Failed attempts in a row that trip a receiver's breaker, moving it to "
+        "the narrow lane until it succeeds again.",
+    )
 
     # Tuning: chunk sizes, caches and thresholds. Each is read where its object is built
     # (`service.ledger`); the defaults are the measured choices.

@@ -7,6 +7,14 @@ subscription's events go out one at a time, in position order, whatever the
 number of workers (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: a write lock
 taken at BEGIN). A worker that dies mid-delivery leaves a lease that expires:
 the event is delivered again. That is the at-least-once contract.
+
+One receiver's trouble is its own. Each subscription has at most one delivery in
+flight (which keeps its order), and receivers in good standing get their own pool of
+`concurrency` threads: a receiver that hangs holds one thread for at most the
+attempt's deadline, never another subscription's. A receiver that has failed
+`breaker_failures` times in a row is tripped: its attempts go through a narrow lane of
+`failing_concurrency` threads, and between them it waits out its backoff holding
+none. Its first success closes the breaker again.
 """
 
 from __future__ import annotations
@@ -18,14 +26,14 @@ import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-from sqlalchemy import Connection, Engine, Select, delete, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Select, delete, or_, select, update
 
 from service.db.backend import backend
 from service.db.engine import SQLITE_BEGIN
@@ -54,7 +62,12 @@ class DeliveryPolicy:
     backoff_seconds: float = 1.0
     backoff_max_seconds: float = 600.0
     poll_seconds: float = 0.25
-    concurrency: int = 4
+    concurrency: int = 16
+    """Deliveries in flight to receivers in good standing (one per subscription)."""
+    failing_concurrency: int = 4
+    """Deliveries in flight to tripped receivers, all of them together."""
+    breaker_failures: int = 3
+    """Failures in a row that trip a receiver's breaker."""
     allow_private_targets: bool = False
 
     @classmethod
@@ -67,6 +80,8 @@ class DeliveryPolicy:
             backoff_max_seconds=settings.webhook_backoff_max_seconds,
             poll_seconds=settings.webhook_poll_seconds,
             concurrency=settings.webhook_concurrency,
+            failing_concurrency=settings.webhook_failing_concurrency,
+            breaker_failures=settings.webhook_breaker_failures,
             allow_private_targets=settings.webhooks_allow_private_targets,
         )
 
@@ -121,7 +136,7 @@ class DeliveryWorker:
             targets or TargetRules(allow_private=policy.allow_private_targets),
             policy.timeout(),
             headers={"User-Agent": USER_AGENT},
-            max_connections=policy.concurrency,
+            max_connections=policy.concurrency + policy.failing_concurrency,
         )
         self.clock = clock
         self.jitter = jitter
@@ -132,15 +147,17 @@ class DeliveryWorker:
 
     # -- claiming ---------------------------------------------------------
 
-    def claim(self, limit: int) -> list[Claim]:
-        """Lease up to `limit` due deliveries, each the oldest owed to its subscription."""
+    def claim(self, limit: int, *, tripped: bool | None = None) -> list[Claim]:
+        """Lease up to `limit` due deliveries, each the oldest owed to its subscription;
+        `tripped` takes only receivers whose breaker is tripped (True) or not (False)."""
         now = self.clock()
+        due = _due(now, limit, self._standing(tripped))
         with self.engine.connect() as conn:
-            if not conn.execute(_due(now, 1)).first():  # a read: costs writers nothing
+            if not conn.execute(due.limit(1)).first():  # a read: costs writers nothing
                 return []
         immediate = self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         with immediate as conn, conn.begin():
-            rows = conn.execute(backend(conn).claimed(_due(now, limit), OUTBOX)).all()
+            rows = conn.execute(backend(conn).claimed(due, OUTBOX)).all()
             if not rows:
                 return []
             conn.execute(
@@ -163,6 +180,13 @@ class DeliveryWorker:
             )
             for r in rows
         ]
+
+    def _standing(self, tripped: bool | None) -> ColumnElement[bool] | None:
+        if tripped is None:
+            return None
+        failures = SUBSCRIPTIONS.c.failures
+        threshold = self.policy.breaker_failures
+        return failures >= threshold if tripped else failures < threshold
 
     # -- delivering -------------------------------------------------------
 
@@ -281,25 +305,32 @@ class DeliveryWorker:
         return made
 
     def run(self, stop: threading.Event) -> None:
-        """Deliver until `stop` is set; up to `concurrency` subscriptions at once, so one
-        slow receiver does not hold up the others."""
-        in_flight: set[Future[Outcome]] = set()
-        with ThreadPoolExecutor(self.policy.concurrency, "ledger-webhook") as pool:
+        """Deliver until `stop` is set: receivers in good standing and tripped ones each
+        in their own lane, so that hanging receivers never hold up the others."""
+        lanes = [
+            _Lane(tripped=False, capacity=self.policy.concurrency),
+            _Lane(tripped=True, capacity=self.policy.failing_concurrency),
+        ]
+        threads = self.policy.concurrency + self.policy.failing_concurrency
+        with ThreadPoolExecutor(threads, "ledger-webhook") as pool:
             while not stop.is_set():
-                claims: list[Claim] = []
-                try:
-                    free = self.policy.concurrency - len(in_flight)
-                    claims = self.claim(free) if free else []
-                except Exception:  # the database is away: try again later, never die
-                    log.warning("could not claim webhook deliveries", exc_info=True)
-                in_flight |= {pool.submit(self._deliver_logged, c) for c in claims}
+                for lane in lanes:
+                    try:
+                        claims = self.claim(lane.free, tripped=lane.tripped) if lane.free else []
+                    except Exception:  # the database is away: try again later, never die
+                        log.warning("could not claim webhook deliveries", exc_info=True)
+                        claims = []
+                    lane.in_flight |= {pool.submit(self._deliver_logged, c) for c in claims}
+                in_flight = set().union(*(lane.in_flight for lane in lanes))
                 if in_flight:
-                    _, in_flight = wait(
+                    done, _ = wait(
                         in_flight, timeout=self.policy.poll_seconds, return_when=FIRST_COMPLETED
                     )
-                elif not claims:
+                    for lane in lanes:
+                        lane.in_flight -= done
+                else:
                     stop.wait(self.policy.poll_seconds)
-            wait(in_flight)
+            wait(set().union(*(lane.in_flight for lane in lanes)))
 
     def _deliver_logged(self, claim: Claim) -> Outcome:
         try:
@@ -309,7 +340,20 @@ class DeliveryWorker:
             return Outcome(Verdict.retry, str(failed))
 
 
-def _due(now: datetime, limit: int) -> Select[Any]:
+@dataclass
+class _Lane:
+    """Deliveries in flight for receivers of one standing, up to `capacity`."""
+
+    tripped: bool
+    capacity: int
+    in_flight: set[Future[Outcome]] = field(default_factory=set)
+
+    @property
+    def free(self) -> int:
+        return self.capacity - len(self.in_flight)
+
+
+def _due(now: datetime, limit: int, standing: ColumnElement[bool] | None = None) -> Select[Any]:
     """Each active subscription's oldest owed event, when it is due and not leased."""
     head_of_line = (
         select(OUTBOX.c.id)
@@ -320,6 +364,8 @@ def _due(now: datetime, limit: int) -> Select[Any]:
         .scalar_subquery()
     )
     heads = select(head_of_line).where(SUBSCRIPTIONS.c.status == ACTIVE)
+    if standing is not None:
+        heads = heads.where(standing)
     return (
         select(
             OUTBOX.c.id,
