@@ -38,6 +38,7 @@ from service.api.v1 import (
     wages,
     webhooks,
 )
+from service.desk.pages import mount_desk
 from service.follow.delivery import start_background_delivery
 from service.follow.watch import LogWatch
 from service.ledger import Ledger, build_ledger
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         metrics_router,
     ):
         app.include_router(router)
+    mount_desk(app)  # before the docs: the desk answers `/`
     mount_docs(app)
     install_openapi(app)
     app.add_middleware(RefuseNul)  # inside BodySizeLimit, which bounds what it reads

@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     "api.serving": 9,
     "api": 10,
     "api.v1": 11,
+    "desk": 11,  # the pages at /: beside the v1 routers, reading the same views
     "app": 12,
     "cli": 14,
     "openapi": 13,

@@ -1,0 +1,176 @@
+"""The reports behind an answer: for every number, who said it and in what words.
+
+One read for a whole page: the facts behind the answer's scope (as the deployments
+view counts them, corrections applied), the facts they correct, and the sources
+they cite, each as it stood at the page's position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy import Connection
+
+from service.desk.records import events_by_id, source_events
+from service.domain.envelope import RecordedEvent
+from service.domain.events import EventType
+from service.domain.intervals import Bounds
+from service.domain.payloads import (
+    FactCorrected,
+    FlowStatus,
+    Payload,
+    SourceRecorded,
+    WorkersDispatched,
+    WorkersRepatriated,
+    WorkforceEstimated,
+)
+from service.domain.readers import read_replacement
+from service.views.deployments.fold import DeploymentQuery
+from service.views.deployments.queries import Range, events_behind
+from service.views.facts.history import fold_facts
+
+REPORTS_LISTED = 500
+"""At most this many reports are listed under an answer (a ledger of a million events
+may hold tens of thousands behind one country): the page says when there are more."""
+
+PLANS = {FlowStatus.planned, FlowStatus.announced}
+
+
+class SourceCard(BaseModel):
+    """What a reader needs to find a source again."""
+
+    source_id: str
+    outlet: str
+    title: str | None
+    url: str | None
+    published_on: str | None
+    language: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """One counted fact as the report gave it."""
+
+    fact_id: UUID
+    kind: str
+    """`sent`, `sent home`, `planned` or `stock`."""
+    count_text: str
+    count: Range
+    gives_number: bool
+    """False where the report gave no number at all ("workers who had been there for
+    over three years"): its bounds are the counting rule's, not the report's."""
+    period_text: str
+    period_start: date | None
+    place_ids: tuple[str, ...]
+    affiliation: str
+    quote: str
+    source_id: str
+    corrected: bool
+
+    @property
+    def vague(self) -> bool:
+        """No best figure: the report gave a bound, a word, or nothing countable."""
+        return self.count.best is None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    reports: list[Report]
+    sources: dict[str, SourceCard]
+    more: bool
+    """More reports stand behind the answer than are listed."""
+
+    def at(self, place_id: str) -> list[Report]:
+        return [r for r in self.reports if place_id in r.place_ids]
+
+    def of_kind(self, kind: str) -> list[Report]:
+        return [r for r in self.reports if r.kind == kind]
+
+
+def gather_evidence(conn: Connection, query: DeploymentQuery, scope: dict[str, str]) -> Evidence:
+    """The reports the deployments view counts for `scope` (e.g. `{"country": "RU"}`),
+    at `query.position` and within its dates."""
+    events = events_behind(conn, query, scope, REPORTS_LISTED + 1)
+    more = len(events) > REPORTS_LISTED
+    events = events[:REPORTS_LISTED]
+    corrected = {e.id: e.payload for e in events if e.type == EventType.fact_corrected.value}
+    targets = {
+        t.id: t
+        for t in events_by_id(
+            conn, {p.target_event_id for p in corrected.values() if isinstance(p, FactCorrected)}
+        )
+    }
+    reports = [report for event in events if (report := _report(event, targets)) is not None]
+    return Evidence(reports, sources_at(conn, {r.source_id for r in reports}, query.position), more)
+
+
+def sources_at(conn: Connection, ids: Iterable[str], position: int) -> dict[str, SourceCard]:
+    """The sources named, as they stood at `position` (corrections applied)."""
+    kinds = [EventType.source_recorded.value]
+    cards: dict[str, SourceCard] = {}
+    for version in fold_facts(source_events(conn, set(ids), position), kinds).values():
+        if isinstance(version.payload, SourceRecorded):
+            cards[version.payload.source_id] = source_card(version.payload)
+    return cards
+
+
+def source_card(source: SourceRecorded) -> SourceCard:
+    return SourceCard(
+        source_id=source.source_id,
+        outlet=source.outlet,
+        title=source.title,
+        url=str(source.url) if source.url else None,
+        published_on=str(source.published_on) if source.published_on else None,
+        language=str(source.language),
+    )
+
+
+def _report(event: RecordedEvent, targets: dict[UUID, RecordedEvent]) -> Report | None:
+    payload: Payload = event.payload
+    fact, corrected = event, False
+    if isinstance(payload, FactCorrected):
+        target = targets.get(payload.target_event_id)
+        if target is None:
+            return None
+        fact, corrected = target, True
+        payload = read_replacement(payload, target.type)
+    if isinstance(payload, WorkersDispatched):
+        kind = "planned" if payload.status in PLANS else "sent"
+        places = payload.destinations
+    elif isinstance(payload, WorkersRepatriated):
+        if payload.status in PLANS:
+            return None  # a planned repatriation is in no view
+        kind, places = "sent home", payload.from_places
+    elif isinstance(payload, WorkforceEstimated):
+        kind, places = "stock", [payload.place]
+    else:
+        return None
+    bounds = Bounds(payload.count.min or 0, payload.count.best, payload.count.max)
+    period = getattr(payload, "period", None)
+    period_text = (period.text or _dates(period.start, period.end)) if period is not None else ""
+    if isinstance(payload, WorkforceEstimated):
+        period_text = f"as of {payload.as_of}"
+    return Report(
+        fact_id=fact.id,
+        kind=kind,
+        count_text=payload.count.text,
+        count=Range.of(bounds),
+        gives_number=payload.count.qualifier.value != "unknown",
+        period_text=period_text,
+        period_start=period.start if period is not None else None,
+        place_ids=tuple(p.place_id for p in places if p.place_id),
+        affiliation=payload.affiliation.value,
+        quote=str(fact.provenance.get("locator", "")),
+        source_id=fact.source_id,
+        corrected=corrected,
+    )
+
+
+def _dates(start: object, end: object) -> str:
+    if start and end:
+        return f"{start} to {end}"
+    return f"by {end}" if end else (str(start) if start else "no date given")

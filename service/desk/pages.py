@@ -1,0 +1,391 @@
+"""The desk's pages: each reads its form, asks one view at the pinned position, renders.
+
+Every page takes the two time axes (`as_of`; `known_at` or `at_position`) and shows
+its permalink; a field that cannot be read is a 422 page naming it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, FastAPI, Path
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Connection
+from starlette.requests import Request
+
+from service.api.deps import LedgerDep
+from service.desk.answer import TABLE_COLUMNS, Answer, answer, geojson
+from service.desk.charts import map_chart, timeline_chart
+from service.desk.describe import describe_event, kind_of, quote_of
+from service.desk.evidence import sources_at
+from service.desk.pinning import Pin
+from service.desk.question import (
+    DeskInputError,
+    Question,
+    TimeTravel,
+    find_country,
+    read_question,
+    read_time_travel,
+    text_field,
+)
+from service.desk.records import recorded_at
+from service.desk.rendering import ASSETS, ASSETS_URL, country_names, render_page
+from service.domain.events import META_TYPES, EventType
+from service.ledger import Ledger
+from service.log.positions import resolve_position
+from service.log.read import read_event
+from service.views.deployments.fold import DeploymentQuery
+from service.views.deployments.queries import deployments_view
+from service.views.deployments.timeline import timeline_view
+from service.views.estimates.queries import EstimatesQuery, estimates_view
+from service.views.remittances.queries import RemittancesQuery, remittances_view
+from service.views.sources.queries import source_detail, sources_view
+from service.views.statements.queries import StatementsQuery, statements_view
+
+router = APIRouter(include_in_schema=False)
+
+Page = Callable[[Connection, Pin, TimeTravel], Response]
+
+
+def _params(request: Request) -> dict[str, str]:
+    return dict(request.query_params.items())
+
+
+def _pinned(conn: Connection, travel: TimeTravel) -> Pin:
+    position, head = resolve_position(
+        conn, known_at=travel.known_at, at_position=travel.at_position
+    )
+    return Pin(position, head, recorded_at(conn, position))
+
+
+def _serve(request: Request, ledger: Ledger, page: Page) -> Response:
+    """Read the time axes, pin the position, build the page; bad input is a 422 page."""
+    try:
+        travel = read_time_travel(_params(request))
+        with ledger.engine.connect() as conn:
+            return page(conn, _pinned(conn, travel), travel)
+    except DeskInputError as error:
+        return render_page(
+            request,
+            "problem.html",
+            "The question could not be read",
+            None,
+            status=422,
+            error=error,
+            countries=country_names(ledger.gazetteer),
+        )
+
+
+def _answer(
+    request: Request, ledger: Ledger, conn: Connection, pin: Pin, travel: TimeTravel
+) -> tuple[Question, Answer]:
+    question = read_question(_params(request), ledger.gazetteer)
+    query = DeploymentQuery(position=pin.position, as_of=travel.as_of)
+    found = answer(conn, ledger.gazetteer, ledger.folds, question, query, pin.head)
+    return question, found
+
+
+@router.get("/", response_class=HTMLResponse)
+def answer_page(request: Request, ledger: LedgerDep) -> Response:
+    """How many workers were reported sent where, and who said so."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        question, found = _answer(request, ledger, conn, pin, travel)
+        return render_page(
+            request,
+            "answer.html",
+            found.title,
+            pin,
+            answer=found,
+            question=question,
+            columns=TABLE_COLUMNS,
+            countries=country_names(ledger.gazetteer),
+        )
+
+    return _serve(request, ledger, page)
+
+
+@router.get("/answer.csv")
+def answer_csv(request: Request, ledger: LedgerDep) -> Response:
+    """The answer's table as CSV: the cells on screen, with source names and URLs."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        _, found = _answer(request, ledger, conn, pin, travel)
+        out = io.StringIO()
+        table = csv.DictWriter(out, fieldnames=TABLE_COLUMNS, lineterminator="\n")
+        table.writeheader()
+        table.writerows(found.table())
+        return _download(out.getvalue(), "text/csv; charset=utf-8", "answer.csv", pin)
+
+    return _serve(request, ledger, page)
+
+
+@router.get("/answer.geojson")
+def answer_geojson(request: Request, ledger: LedgerDep) -> Response:
+    """The answer's cities as GeoJSON points with flat properties (`dispatched_min`, …)."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        _, found = _answer(request, ledger, conn, pin, travel)
+        body = json.dumps(geojson(found), ensure_ascii=False, indent=1)
+        return _download(body, "application/geo+json", "answer.geojson", pin)
+
+    return _serve(request, ledger, page)
+
+
+def _download(body: str, media_type: str, name: str, pin: Pin) -> Response:
+    stem, _, suffix = name.rpartition(".")
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{stem}-at-{pin.position}.{suffix}"'
+        },
+    )
+
+
+@router.get("/timeline", response_class=HTMLResponse)
+def timeline_page(request: Request, ledger: LedgerDep) -> Response:
+    """Workers reported sent per month or year: bounds as bands, plans beside them."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        params = _params(request)
+        name = text_field(params, "country")
+        country = find_country(ledger.gazetteer, name) if name else None
+        interval = text_field(params, "interval") or "year"
+        if interval not in ("month", "year"):
+            raise DeskInputError("interval", "choose month or year")
+        question = read_question({"affiliation": params.get("affiliation", "")}, ledger.gazetteer)
+        query = DeploymentQuery(
+            group_by=("country",),
+            as_of=travel.as_of,
+            countries=frozenset({country.code}) if country else None,
+            affiliation=question.affiliation,
+        )
+        view = timeline_view(
+            conn, query, "month" if interval == "month" else "year", pin.position, pin.head
+        )
+        groups = sorted({row.country or "" for row in view.rows})
+        charts = [
+            (
+                code,
+                timeline_chart(
+                    f"Workers reported sent to {_country_name(ledger, code)}, per {interval}",
+                    [row for row in view.rows if (row.country or "") == code],
+                ),
+            )
+            for code in groups
+        ]
+        where = f"to {country.name}" if country else "abroad"
+        return render_page(
+            request,
+            "timeline.html",
+            f"Workers reported sent {where}, per {interval}",
+            pin,
+            view=view,
+            charts=charts,
+            interval=interval,
+            country_name=lambda code: _country_name(ledger, code),
+            countries=country_names(ledger.gazetteer),
+        )
+
+    return _serve(request, ledger, page)
+
+
+def _country_name(ledger: Ledger, code: str | None) -> str:
+    place = ledger.gazetteer.get(code.lower()) if code else None
+    return place.name if place else (code or "unknown")
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, ledger: LedgerDep) -> Response:
+    """Places as circles sized by the bounds of the workers reported sent there."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        question = read_question(_params(request), ledger.gazetteer)
+        code = question.country.code if question.country else None
+        query = DeploymentQuery(
+            group_by=("place",),
+            position=pin.position,
+            as_of=travel.as_of,
+            period_from=question.period_from,
+            period_to=question.period_to,
+            countries=frozenset({code}) if code else None,
+            affiliation=question.affiliation,
+        )
+        view = deployments_view(conn, ledger.gazetteer, query, pin.head, ledger.folds)
+        where = f"to {question.country.name}" if question.country else "abroad"
+        return render_page(
+            request,
+            "map.html",
+            f"Where workers were reported sent {where} {question.period_words}",
+            pin,
+            view=view,
+            chart=map_chart(view.rows),
+            question=question,
+            countries=country_names(ledger.gazetteer),
+        )
+
+    return _serve(request, ledger, page)
+
+
+@router.get("/sources", response_class=HTMLResponse)
+def sources_page(request: Request, ledger: LedgerDep) -> Response:
+    """Every source the ledger has recorded."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        view = sources_view(conn, pin.position, pin.head)
+        return render_page(request, "sources.html", "Sources", pin, view=view)
+
+    return _serve(request, ledger, page)
+
+
+@router.get("/sources/{source_id}", response_class=HTMLResponse)
+def source_page(
+    request: Request, ledger: LedgerDep, source_id: Annotated[str, Path(max_length=120)]
+) -> Response:
+    """One source: every fact taken from it, with its quote and what became of it."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        detail = source_detail(conn, source_id, pin.position, pin.head)
+        if detail is None:
+            return _not_found(
+                request, f"No source “{source_id}” was recorded by position {pin.position}.", pin
+            )
+        card = sources_at(conn, [source_id], pin.position).get(source_id)
+        return render_page(
+            request,
+            "source.html",
+            card.title or card.outlet if card else source_id,
+            pin,
+            detail=detail,
+            card=card,
+            describe=describe_event,
+            kind_of=kind_of,
+            quote_of=quote_of,
+        )
+
+    return _serve(request, ledger, page)
+
+
+@router.get("/facts/{event_id}", response_class=HTMLResponse)
+def fact_page(request: Request, ledger: LedgerDep, event_id: UUID) -> Response:
+    """One fact: its words, its source, and its history (corrections, retraction,
+    corroborations)."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        event = read_event(conn, event_id)
+        if event is None or event.position > pin.position:
+            return _not_found(
+                request, f"No event {event_id} was recorded by position {pin.position}.", pin
+            )
+        if event.type == EventType.source_recorded.value:
+            return RedirectResponse(f"/sources/{event.source_id}", status_code=303)
+        if event.type in META_TYPES:
+            target = str(event.data.get("target_event_id", ""))
+            return RedirectResponse(f"/facts/{target}", status_code=303)
+        detail = source_detail(conn, event.source_id, pin.position, pin.head)
+        fact = next((f for f in detail.facts if f.event.id == event_id), None) if detail else None
+        if fact is None:
+            return _not_found(request, f"Event {event_id} is not a fact of its source.", pin)
+        others = {c.source_id for c in fact.corroborations}
+        cards = sources_at(conn, {event.source_id, *others}, pin.position)
+        return render_page(
+            request,
+            "fact.html",
+            f"{kind_of(event.type).capitalize()}: {describe_event(event)}",
+            pin,
+            fact=fact,
+            cards=cards,
+            describe=describe_event,
+            kind_of=kind_of,
+            quote_of=quote_of,
+        )
+
+    return _serve(request, ledger, page)
+
+
+def _not_found(request: Request, message: str, pin: Pin) -> Response:
+    return render_page(request, "not_found.html", "Not found", pin, status=404, message=message)
+
+
+@router.get("/remittances", response_class=HTMLResponse)
+def remittances_page(request: Request, ledger: LedgerDep) -> Response:
+    """What workers were reported to have to send home, in USD with the rate's source."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        question = read_question(
+            {"affiliation": _params(request).get("affiliation", "")}, ledger.gazetteer
+        )
+        query = RemittancesQuery(as_of=travel.as_of, affiliation=question.affiliation)
+        view = remittances_view(conn, query, pin.position, pin.head)
+        ids = {q.source_id for q in view.quotas} | {
+            q.usd_rate.source_id for q in view.quotas if q.usd_rate
+        }
+        return render_page(
+            request,
+            "remittances.html",
+            "Remittance quotas",
+            pin,
+            view=view,
+            cards=sources_at(conn, ids, pin.position),
+        )
+
+    return _serve(request, ledger, page)
+
+
+@router.get("/stocks", response_class=HTMLResponse)
+def stocks_page(request: Request, ledger: LedgerDep) -> Response:
+    """Stocks of workers as reported, beside the estimate of those present."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        name = text_field(_params(request), "country")
+        country = find_country(ledger.gazetteer, name) if name else None
+        query = EstimatesQuery(country=country.code if country else None, as_of=travel.as_of)
+        view = estimates_view(conn, ledger.gazetteer, ledger.folds, query, pin.position, pin.head)
+        ids = {s for e in view.estimates for s in e.sources}
+        return render_page(
+            request,
+            "stocks.html",
+            "Reported stocks of workers",
+            pin,
+            view=view,
+            cards=sources_at(conn, ids, pin.position),
+            countries=country_names(ledger.gazetteer),
+        )
+
+    return _serve(request, ledger, page)
+
+
+@router.get("/statements", response_class=HTMLResponse)
+def statements_page(request: Request, ledger: LedgerDep) -> Response:
+    """Statements by officials, with the figures they stated."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        query = StatementsQuery(as_of=travel.as_of)
+        view = statements_view(conn, query, pin.position, pin.head)
+        ids = {s for statement in view.statements for s in statement.sources}
+        return render_page(
+            request,
+            "statements.html",
+            "Statements",
+            pin,
+            view=view,
+            cards=sources_at(conn, ids, pin.position),
+        )
+
+    return _serve(request, ledger, page)
+
+
+def mount_desk(app: FastAPI) -> None:
+    """The desk at `/`, its stylesheet under /desk/assets."""
+    app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="desk-assets")
+    app.include_router(router)
+
+
+__all__ = ["mount_desk"]

@@ -1,0 +1,55 @@
+"""The few reads of the log the desk makes itself, each one query for a whole page:
+events by id, the sources a page cites, and when a position was recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Connection, select
+
+from service.domain.envelope import RecordedEvent
+from service.domain.events import EventType
+from service.log.read import read_events_at
+from service.log.tables import EVENTS
+
+SOURCE_EVENTS = (
+    EventType.source_recorded.value,
+    EventType.fact_corrected.value,
+    EventType.fact_retracted.value,
+)
+
+
+def events_by_id(conn: Connection, ids: Collection[UUID]) -> list[RecordedEvent]:
+    if not ids:
+        return []
+    query = select(EVENTS).where(EVENTS.c.id.in_(list(ids))).order_by(EVENTS.c.position)
+    return [RecordedEvent.model_validate(row, from_attributes=True) for row in conn.execute(query)]
+
+
+def source_events(
+    conn: Connection, source_ids: Collection[str], position: int
+) -> list[RecordedEvent]:
+    """The events of these sources that may make or change a source record, up to
+    `position`, in order: fold them with `fold_facts` to get each source as it stood."""
+    if not source_ids:
+        return []
+    query = (
+        select(EVENTS)
+        .where(
+            EVENTS.c.source_id.in_(list(source_ids)),
+            EVENTS.c.type.in_(SOURCE_EVENTS),
+            EVENTS.c.position <= position,
+        )
+        .order_by(EVENTS.c.position)
+    )
+    return [RecordedEvent.model_validate(row, from_attributes=True) for row in conn.execute(query)]
+
+
+def recorded_at(conn: Connection, position: int) -> datetime | None:
+    """When the event at `position` was recorded (None for the empty log)."""
+    if position <= 0:
+        return None
+    found = read_events_at(conn, [position])
+    return found[0].recorded_at if found else None

@@ -1,0 +1,391 @@
+"""The desk's pages, asked as a browser asks them (on SQLite and PostgreSQL): the answer
+in words made from the view's own numbers, the sources behind each number, downloads
+equal to the table, time travel with permalinks, and bad input as a 422 page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from html import unescape
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.ledger import Ledger
+from tests.desk.pages import main, table, text
+from tests.factories import dispatch_body, meta_body
+
+RUSSIA_2023 = {"country": "Russia", "year": "2023"}
+SOURCE = "dailynk-2023-05-nk-workers-russia"
+Headers = dict[str, str]
+
+
+def _country_total(client: TestClient, **params: str) -> dict[str, Any]:
+    answer = client.get(
+        "/v1/deployments",
+        params={"group_by": "country", "country": "RU", **params},
+    ).json()
+    (row,) = answer["rows"]
+    return row["dispatched"]  # type: ignore[no-any-return]
+
+
+def test_the_answer_says_the_bounds_of_the_view_in_words(
+    client: TestClient, seeded: Ledger
+) -> None:
+    total = _country_total(client, period_from="2023-01-01", period_to="2023-12-31")
+
+    page = client.get("/", params=RUSSIA_2023)
+
+    assert page.status_code == 200
+    words = text(main(page.text))
+    assert (
+        f"Between {total['min']:,} and {total['max']:,} workers were reported sent to "
+        "Russia in 2023" in words
+    )
+    assert total["best"] is None
+    assert "no best estimate, because one report gives only “less than 100”" in words
+
+
+def test_every_number_has_its_report_words_quote_and_links(
+    client: TestClient, seeded: Ledger
+) -> None:
+    page = client.get("/", params=RUSSIA_2023).text
+
+    assert "about 350" in page and "less than 100" in page
+    assert "About 350 workers went to Moscow and Saint Petersburg" in page
+    assert 'href="https://www.dailynk.com/english/north-korea-sends-hundreds-new-workers' in page
+    fact_links = [part.split('"')[0] for part in page.split('href="/facts/')[1:]]
+    assert fact_links
+    for link in set(fact_links):
+        assert client.get(f"/facts/{link}").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["Россия", "러시아", "俄罗斯", "RU", "russia"])
+def test_a_country_is_asked_by_its_name_in_four_languages(
+    client: TestClient, seeded: Ledger, name: str
+) -> None:
+    english = text(main(client.get("/", params=RUSSIA_2023).text))
+
+    asked = text(main(client.get("/", params={"country": name, "year": "2023"}).text))
+
+    assert (
+        asked.split("Per city")[0].split("The answer")[1]
+        == (english.split("Per city")[0].split("The answer")[1])
+    )
+
+
+def test_the_csv_is_the_table_on_screen_with_sources_and_urls(
+    client: TestClient, seeded: Ledger
+) -> None:
+    columns, rows = table(client.get("/", params=RUSSIA_2023).text, "answer-table")
+
+    download = client.get("/answer.csv", params=RUSSIA_2023)
+
+    assert download.headers["content-type"].startswith("text/csv")
+    assert "attachment" in download.headers["content-disposition"]
+    read = list(csv.reader(io.StringIO(download.text)))
+    assert read[0] == columns
+    assert read[1:] == rows
+    by_place = {r["place"]: r for r in csv.DictReader(io.StringIO(download.text))}
+    assert by_place["Vladivostok"]["sources"] == "Daily NK"
+    assert by_place["Vladivostok"]["source_urls"].startswith("https://www.dailynk.com/")
+    assert (
+        by_place["Vladivostok"]["dispatched_min"],
+        by_place["Vladivostok"]["dispatched_max"],
+    ) == ("1", "99")
+
+
+def test_a_place_with_nothing_sent_is_blank_not_zero(client: TestClient, seeded: Ledger) -> None:
+    download = client.get("/answer.csv", params=RUSSIA_2023).text
+    by_place = {r["place"]: r for r in csv.DictReader(io.StringIO(download))}
+
+    # The seed's repatriations name Russia as a whole: nobody was reported sent there.
+    assert by_place["Russia"]["dispatched_min"] == ""
+    assert by_place["Russia"]["dispatched_max"] == ""
+    assert by_place["Russia"]["repatriated_min"] != ""
+
+
+def test_the_geojson_has_flat_properties(client: TestClient, seeded: Ledger) -> None:
+    found = client.get("/answer.geojson", params=RUSSIA_2023)
+
+    assert found.headers["content-type"].startswith("application/geo+json")
+    features = {f["properties"]["place_id"]: f for f in found.json()["features"]}
+    vladivostok = features["ru-vladivostok"]
+    assert vladivostok["geometry"]["type"] == "Point"
+    assert vladivostok["properties"]["dispatched_min"] == 1
+    assert vladivostok["properties"]["dispatched_max"] == 99
+    assert vladivostok["properties"]["dispatched_best"] is None
+    assert all(not isinstance(v, dict | list) for v in vladivostok["properties"].values())
+
+
+def test_nothing_reported_reads_as_an_absence_not_a_zero(
+    client: TestClient, seeded: Ledger
+) -> None:
+    words = text(main(client.get("/", params={"country": "China", "year": "2023"}).text))
+
+    assert "No report in the ledger says workers were sent to China in 2023" in words
+    assert "not a report that nobody went" in words
+
+
+def test_a_permalink_shows_the_same_page_after_new_events(
+    client: TestClient, seeded: Ledger, writer: Headers
+) -> None:
+    first = client.get("/", params=RUSSIA_2023).text
+    permalink = unescape(first.split('id="permalink" href="')[1].split('"')[0])
+    assert "at_position=" in permalink
+    pinned = client.get(permalink).text
+
+    added = client.post(
+        "/v1/events",
+        json=dispatch_body(
+            destinations=["Vladivostok"],
+            count={"text": "2,000", "qualifier": "exact", "number": 2000},
+        ),
+        headers=writer,
+    )
+    assert added.status_code == 201, added.text
+
+    assert main(client.get(permalink).text) == main(pinned)
+    # The pinned page is the page first seen, saying it is pinned.
+    assert _answer_part(pinned) == _answer_part(first)
+    now = text(main(client.get("/", params=RUSSIA_2023).text))
+    total = _country_total(client, period_from="2023-01-01", period_to="2023-12-31")
+    assert f"Between {total['min']:,} and {total['max']:,} workers" in now
+    assert total["min"] > 316
+
+
+def test_known_at_before_any_event_shows_nothing_and_says_when(
+    client: TestClient, seeded: Ledger
+) -> None:
+    page = client.get("/", params={**RUSSIA_2023, "known_at": "2001-01-01T00:00:00Z"}).text
+
+    assert "log position 0" in page
+    assert "No report in the ledger says workers were sent to Russia" in text(main(page))
+
+
+def test_as_of_before_the_reports_period_leaves_them_out(
+    client: TestClient, seeded: Ledger
+) -> None:
+    words = text(main(client.get("/", params={**RUSSIA_2023, "as_of": "2023-01-15"}).text))
+
+    assert "No report in the ledger says workers were sent to Russia in 2023" in words
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/", {"country": "Rusia"}, "country"),
+        ("/", {"year": "20x"}, "year"),
+        ("/", {"year": "2023", "from": "2023-01-01"}, "year"),
+        ("/", {"from": "2023-05-01", "to": "2023-01-01"}, "to"),
+        ("/", {"from": "May 2023"}, "from"),
+        ("/", {"affiliation": "navy"}, "affiliation"),
+        ("/", {"as_of": "2023-13-01"}, "as_of"),
+        ("/", {"known_at": "yesterday"}, "known_at"),
+        ("/", {"at_position": "-1"}, "at_position"),
+        ("/answer.csv", {"country": "Atlantis"}, "country"),
+        ("/timeline", {"interval": "week"}, "interval"),
+        ("/map", {"year": "1800"}, "year"),
+        ("/stocks", {"country": "Narnia"}, "country"),
+        ("/sources", {"known_at": "2023-06-01"}, "known_at"),
+    ],
+)
+def test_a_field_that_cannot_be_read_is_a_422_page_naming_it(
+    client: TestClient, seeded: Ledger, path: str, params: dict[str, str], field: str
+) -> None:
+    page = client.get(path, params=params)
+
+    assert page.status_code == 422
+    assert f"The field “{field}” could not be read" in page.text
+
+
+def test_a_misspelt_country_is_answered_with_the_closest_names(
+    client: TestClient, seeded: Ledger
+) -> None:
+    page = client.get("/", params={"country": "Rusia"}).text
+
+    assert "Did you mean Russia" in page
+
+
+def test_empty_form_fields_are_no_answer_not_a_mistake(client: TestClient, seeded: Ledger) -> None:
+    page = client.get(
+        "/",
+        params={
+            "country": "",
+            "year": "",
+            "from": "",
+            "to": "",
+            "affiliation": "",
+            "as_of": "",
+            "known_at": "",
+            "at_position": "",
+        },
+    )
+
+    assert page.status_code == 200
+    assert "Between 316 and 484 workers were reported sent to Russia" in text(main(page.text))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/?country=Russia&year=2023&affiliation=military",
+        "/timeline",
+        "/timeline?country=Russia&interval=month",
+        "/map",
+        "/map?country=Russia&year=2023",
+        "/sources",
+        f"/sources/{SOURCE}",
+        "/remittances",
+        "/stocks",
+        "/statements",
+    ],
+)
+def test_every_page_answers_on_the_seed_with_its_permalink(
+    client: TestClient, seeded: Ledger, path: str
+) -> None:
+    page = client.get(path)
+
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'id="permalink"' in page.text
+    assert "Labor Ledger, “" in page.text  # the cite line
+
+
+def test_the_timeline_draws_bands_and_keeps_plans_apart(
+    client: TestClient, seeded: Ledger, writer: Headers
+) -> None:
+    plan = dispatch_body(
+        destinations=["Vladivostok"],
+        count={"text": "1,000 more", "qualifier": "exact", "number": 1000},
+        status="planned",
+        period={"start": "2024-01-01", "end": "2024-12-31", "text": "next year"},
+    )
+    assert client.post("/v1/events", json=plan, headers=writer).status_code == 201
+
+    page = client.get("/timeline", params={"country": "Russia"}).text
+
+    assert "<svg" in page and 'class="band sent' in page and 'class="band planned' in page
+    _columns, rows = table(page, "timeline-table")
+    by_year = {r[0] if r else "": r for r in rows}
+    assert "1,000" in " ".join(" ".join(r) for r in rows)
+    assert by_year is not None
+
+
+def test_the_map_draws_outlines_and_a_circle_per_place(client: TestClient, seeded: Ledger) -> None:
+    page = client.get("/map", params=RUSSIA_2023).text
+
+    assert page.count('<path d="M') > 100  # the shipped country outlines
+    assert page.count('class="symbol"') == 4  # Moscow, Saint Petersburg, Vladivostok, Russia
+    assert "Vladivostok: 1–99 sent" in page
+
+
+def test_a_fact_page_tells_its_history(
+    client: TestClient, seeded: Ledger, corrector: Headers, writer: Headers
+) -> None:
+    vladivostok = next(
+        e
+        for e in client.get("/v1/events", params={"limit": 50}).json()["events"]
+        if e["type"] == "workers.dispatched" and "Vladivostok" in str(e["data"]["destinations"])
+    )
+    other = "yonhap-2023-06-workers"
+    assert client.post("/v1/events", json={**_source(other)}, headers=writer).status_code == 201
+    corroboration = meta_body("fact.corroborated", vladivostok["id"], source_id=other)
+    corroboration["provenance"]["locator"] = "Dozens of workers arrived in Vladivostok by train."
+    assert client.post("/v1/events", json=corroboration, headers=writer).status_code == 201
+    replacement = {
+        **vladivostok["data"],
+        "count": {"text": "about 90", "qualifier": "approximately", "number": 90},
+    }
+    correction = meta_body(
+        "fact.corrected",
+        vladivostok["id"],
+        reason="the Korean original says about 90",
+        replacement=replacement,
+    )
+    assert client.post("/v1/events", json=correction, headers=corrector).status_code == 201
+
+    page = client.get(f"/facts/{vladivostok['id']}")
+
+    assert page.status_code == 200
+    words = text(main(page.text))
+    assert "Status: corrected" in words
+    assert "corrected — the Korean original says about 90" in words
+    assert "about 90 sent to Vladivostok" in words
+    assert "corroborated by Yonhap" in words
+    assert "Dozens of workers arrived in Vladivostok by train." in words
+    assert "less than 100" in words  # as first recorded
+    answer = text(main(client.get("/", params=RUSSIA_2023).text))
+    assert "about 90" in answer and "(as corrected)" in answer
+
+
+def test_a_retracted_fact_says_so_and_leaves_the_answer(
+    client: TestClient, seeded: Ledger, corrector: Headers
+) -> None:
+    vladivostok = next(
+        e
+        for e in client.get("/v1/events", params={"limit": 50}).json()["events"]
+        if e["type"] == "workers.dispatched" and "Vladivostok" in str(e["data"]["destinations"])
+    )
+    retraction = meta_body("fact.retracted", vladivostok["id"], reason="the partner withdrew it")
+    assert client.post("/v1/events", json=retraction, headers=corrector).status_code == 201
+
+    words = text(main(client.get(f"/facts/{vladivostok['id']}").text))
+
+    assert "Status: retracted" in words
+    assert "retracted — the partner withdrew it" in words
+    answer = text(main(client.get("/", params=RUSSIA_2023).text))
+    assert "Vladivostok Владивосток" not in answer
+    assert "“less than 100”" not in answer
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/sources/no-such-source", "/facts/01890000-0000-7000-8000-000000000000"],
+)
+def test_what_was_never_recorded_is_a_404_page(
+    client: TestClient, seeded: Ledger, path: str
+) -> None:
+    page = client.get(path)
+
+    assert page.status_code == 404
+    assert "was recorded by position" in page.text
+
+
+def test_a_fact_recorded_after_the_pinned_position_is_not_shown(
+    client: TestClient, seeded: Ledger, writer: Headers
+) -> None:
+    added = client.post(
+        "/v1/events", json=dispatch_body(destinations=["Vladivostok"]), headers=writer
+    )
+    event_id = added.json()["events"][0]["id"] if "events" in added.json() else added.json()["id"]
+
+    assert client.get(f"/facts/{event_id}").status_code == 200
+    assert client.get(f"/facts/{event_id}", params={"at_position": "9"}).status_code == 404
+
+
+def test_the_desk_and_the_api_reference_link_to_each_other(
+    client: TestClient, seeded: Ledger
+) -> None:
+    assert 'href="/docs"' in client.get("/").text
+
+
+def _source(source_id: str) -> dict[str, Any]:
+    return {
+        "type": "source.recorded",
+        "provenance": {"source_id": source_id, "locator": "headline"},
+        "data": {
+            "source_id": source_id,
+            "outlet": "Yonhap",
+            "title": "Workers arrive in Vladivostok",
+            "url": "https://en.yna.co.kr/view/example",
+            "language": "en",
+        },
+    }
+
+
+def _answer_part(page: str) -> str:
+    """The words of the answer and what backs it: the page below its form."""
+    return text(main(page).split('id="answer-heading"')[1])
