@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -20,6 +21,8 @@ from service.cli.follow import print_notice
 from service.cli.follow import register as register_follow_commands
 from service.db.engine import make_engine, without_statement_timeout
 from service.db.migrate import upgrade_to_head
+from service.domain.checkpoints import Checkpoint, CheckpointSigner
+from service.domain.clock import utc_now
 from service.ingest.importing import (
     SEED_PRINCIPAL,
     ImportFailed,
@@ -30,6 +33,7 @@ from service.ingest.importing import (
 )
 from service.ledger import build_ledger, derived_table_rules
 from service.log.append import read_head
+from service.log.checkpoints import NoSuchPosition, check_checkpoint, sign_position
 from service.log.verify import verify_chain
 from service.settings import Settings, get_settings
 from service.views.rebuild import (
@@ -167,15 +171,67 @@ def rebuild(
 
 
 @app.command()
-def verify() -> None:
+def verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="A checkpoint kept from `labor-ledger checkpoint` or GET /v1/audit/checkpoints: "
+            "the log must still hold its event with its hash (a recomputed chain or a removed "
+            "tail shows).",
+        ),
+    ] = None,
+) -> None:
     """Recompute the hash chain; name the first broken position."""
+    kept = _read_checkpoint(checkpoint) if checkpoint is not None else None
     with make_engine(without_statement_timeout(get_settings())).connect() as conn:
         report = verify_chain(conn)
-    if report.ok:
-        console.print(f"hash chain verified: {report.checked} events")
-        return
-    errors.print(f"[red]broken at position {report.first_broken_position}: {report.reason}[/red]")
-    raise typer.Exit(1)
+        against = check_checkpoint(conn, kept) if kept is not None else None
+    if not report.ok:
+        errors.print(
+            f"[red]broken at position {report.first_broken_position}: {report.reason}[/red]"
+        )
+        raise typer.Exit(1)
+    if against is not None and not against.ok:
+        errors.print(
+            f"[red]does not match the checkpoint at {against.position}: {against.reason}[/red]"
+        )
+        raise typer.Exit(1)
+    console.print(
+        f"hash chain verified: {report.checked} events"
+        + (f"; it holds the checkpoint at position {kept.position}" if kept is not None else "")
+    )
+
+
+def _read_checkpoint(path: Path) -> Checkpoint:
+    try:
+        return Checkpoint.model_validate_json(path.read_bytes())
+    except ValidationError as bad:
+        errors.print(f"[red]{path} is not a checkpoint: {bad.errors()[0]['msg']}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command("checkpoint")
+def checkpoint_command(
+    at_position: Annotated[
+        int | None,
+        typer.Option(min=0, help="The position to sign (default: the head)."),
+    ] = None,
+) -> None:
+    """Print a signed checkpoint of the log as JSON: keep it outside the ledger, and check
+    the log against it later with `labor-ledger verify --checkpoint FILE`."""
+    settings = get_settings()
+    engine = make_engine(settings)
+    signer = CheckpointSigner.from_secret(ensure_secret(engine, settings.secret_key))
+    try:
+        with engine.connect() as conn:
+            signed = sign_position(conn, signer, utc_now().replace(microsecond=0), at_position)
+    except NoSuchPosition as missing:
+        errors.print(f"[red]{missing}[/red]")
+        raise typer.Exit(2) from None
+    sys.stdout.write(signed.model_dump_json(indent=2) + "\n")
 
 
 @app.command()
