@@ -21,6 +21,7 @@ from service.cli.follow import print_notice
 from service.cli.follow import register as register_follow_commands
 from service.db.engine import make_engine, without_statement_timeout
 from service.db.migrate import upgrade_to_head
+from service.db.roles import grant_service_role
 from service.domain.checkpoints import Checkpoint, CheckpointSigner
 from service.domain.clock import utc_now
 from service.ingest.importing import (
@@ -69,6 +70,22 @@ def migrate() -> None:
     """Apply the database migrations."""
     upgrade_to_head(_engine())
     console.print("database is at the newest migration")
+
+
+@app.command("grant-service-role")
+def grant_service_role_command(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role the service connects as.")],
+) -> None:
+    """Grant a PostgreSQL role what the service needs and nothing more (run as the owner of
+    the tables, after `migrate`): it can read and append to the log but never change,
+    truncate or unguard it. Then serve with that role in LEDGER_DATABASE_URL and
+    LEDGER_MIGRATE_ON_START=false."""
+    settings = get_settings()
+    if settings.is_sqlite:
+        errors.print("roles are PostgreSQL's: a SQLite ledger is guarded by its file's owner")
+        raise typer.Exit(2)
+    for statement in grant_service_role(_engine(), role):
+        console.print(statement)
 
 
 @app.command()
