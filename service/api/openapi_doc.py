@@ -89,6 +89,11 @@ TAGS = [
         "bounds, stocks, changes, a timeline.",
     },
     {"name": "remittances", "description": "Quotas workers must send home, in USD."},
+    {"name": "wages", "description": "Pay per worker, promised or paid, in USD."},
+    {
+        "name": "entries",
+        "description": "Official counts of arrivals (entry statistics): never counted as workers.",
+    },
     {"name": "statements", "description": "Official statements, quoted verbatim."},
     {"name": "sources", "description": "Source documents and the facts taken from them."},
     {"name": "places", "description": "The gazetteer: place names in four languages."},

@@ -125,9 +125,14 @@ async def get_entries_timeline(
     request: Request,
     ledger: LedgerDep,
     axes: TimeAxesDep,
-    interval: Annotated[str, Query(pattern="^(month|year)$")] = "month",
+    interval: Annotated[
+        str, Query(pattern="^(month|year)$", description="`month` (the default) or `year`.")
+    ] = "month",
     country: CountryDep = None,
-    purpose: FigurePurpose | None = None,
+    purpose: Annotated[
+        FigurePurpose | None,
+        Query(description="Only this figure: `total`, or a purpose of entry."),
+    ] = None,
 ) -> Response:
     """Arrivals per month (or year) of the period each statistic covers, per country
     entered and purpose (`total` for the totals), as `{min, best, max}`.

@@ -50,7 +50,10 @@ async def list_wages(
     sector: Annotated[
         str | None, Query(max_length=200, description="Words of the sector, e.g. `construction`.")
     ] = None,
-    basis: WageBasis | None = None,
+    basis: Annotated[
+        WageBasis | None,
+        Query(description="`promised` (offered, contracted) or `paid`."),
+    ] = None,
 ) -> Response:
     """What workers were reported to be promised or paid ("promised USD 500 a month, paid
     a fifth of it"), each as reported: `per` hour, day, month, year or `once` (a one-off
