@@ -139,11 +139,12 @@ WORLD = (-180.0, -85.0, 180.0, 85.0)
 def map_chart(rows: Sequence[DeploymentRow]) -> MapChart:
     """Places as circles sized by their bounds (area ∝ workers), over country outlines,
     framed on the places shown (the world when there are none)."""
-    placed = [r for r in rows if r.place is not None]
+    # A place with nothing reported sent has no circle (it is in the table below).
+    placed = [r for r in rows if r.place is not None and _size(r.dispatched) > 0]
     if placed:
         lons = [r.place.lon for r in placed if r.place]
         lats = [r.place.lat for r in placed if r.place]
-        west, east = min(lons) - 12, max(lons) + 12
+        west, east = min(lons) - 12, max(lons) + 24  # room for the labels on the right
         south, north = min(lats) - 8, max(lats) + 8
         if east - west < 40:
             middle = (east + west) / 2
