@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from uuid6 import uuid7
 
 from service.access.tables import API_KEYS as KEYS
+from service.db.engine import SQLITE_BEGIN
 from service.domain.clock import Clock, utc_now
 from service.domain.errors import LedgerError
 from service.log.tables import META
@@ -40,6 +41,10 @@ class KeyNameTaken(LedgerError):
 
 class UnknownKey(LedgerError):
     pass
+
+
+class LastAdminKey(LedgerError):
+    """Revoking this key would leave no usable admin key: only the CLI could get back in."""
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,19 @@ class KeyRing:
                 return None
         return _key(row)
 
-    def revoke(self, key_id: UUID) -> ApiKey:
+    def revoke(self, key_id: UUID, *, keep_an_admin: bool = False) -> ApiKey:
+        """Revoke a key: refused here at once; other processes trust a key they checked
+        for `cache_seconds` more. `keep_an_admin` refuses to revoke the last usable admin
+        key (`LastAdminKey`), as the API does; the CLI, which can always make a new one,
+        need not."""
         with self._lock:
             self._checked.clear()
-        with self.engine.begin() as conn:
+        # IMMEDIATE on SQLite, row locks on PostgreSQL: two admins revoking each other's
+        # keys at once cannot both see the other's key still standing.
+        immediate = self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with immediate as conn, conn.begin():
+            if keep_an_admin:
+                self._refuse_revoking_the_last_admin(conn, key_id)
             conn.execute(
                 update(KEYS)
                 .where(KEYS.c.id == key_id, KEYS.c.revoked_at.is_(None))
@@ -160,6 +174,19 @@ class KeyRing:
         if key is None:
             raise UnknownKey(f"No key has the id {key_id}.", pointer=("key_id",))
         return key
+
+    def _refuse_revoking_the_last_admin(self, conn: Connection, key_id: UUID) -> None:
+        standing = conn.execute(
+            select(KEYS).where(KEYS.c.revoked_at.is_(None)).with_for_update()
+        ).all()
+        now = self.clock()
+        admins = {k.id for k in map(_key, standing) if Scope.admin in k.scopes and k.usable_at(now)}
+        if admins == {key_id}:
+            raise LastAdminKey(
+                "This is the last admin key that works: revoking it would lock every admin "
+                "out. Create another admin key first, then revoke this one.",
+                pointer=("key_id",),
+            )
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The key behind a token if it is known, unrevoked and unexpired."""

@@ -37,6 +37,8 @@ EXPLANATIONS: dict[str, str] = {
     "idempotency-key-reused": "That `Idempotency-Key` was used with another body. Use a new "
     "key for a new request; the same key repeats only the very same request.",
     "key-name-taken": "An API key already has that name. Choose another.",
+    "last-admin-key": "That is the last admin key that works: revoking it would lock every "
+    "admin out. Create another admin key first, then revoke this one.",
     "not-found": "Nothing is at that address, or the id names nothing.",
     "bad-request": "The request could not be read, e.g. a body that is not JSON.",
     "unauthorized": "This needs an API key: send `Authorization: Bearer <key>` (in Swagger "

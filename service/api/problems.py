@@ -20,7 +20,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from service.access.keys import KeyNameTaken, UnknownKey
+from service.access.keys import KeyNameTaken, LastAdminKey, UnknownKey
 from service.domain import errors as domain
 from service.domain.errors import FieldValueError
 from service.domain.events import EventType
@@ -71,6 +71,7 @@ _DOMAIN_PROBLEMS: dict[type[domain.LedgerError], tuple[int, str, str]] = {
     domain.IdempotencyConflict: (422, "idempotency-key-reused", "Idempotency-Key reused"),
     domain.CommitOutcomeUnknown: (503, "outcome-unknown", "Outcome unknown"),
     KeyNameTaken: (409, "key-name-taken", "Key name taken"),
+    LastAdminKey: (409, "last-admin-key", "The last admin key"),
     UnknownKey: (404, "not-found", "Not found"),
 }
 

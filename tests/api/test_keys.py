@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from service.access.keys import KeyRing, Scope
+from service.access.keys import KeyRing, LastAdminKey, Scope
 from service.access.tables import API_KEYS
 from service.cli.commands import app as cli
 from service.ledger import Ledger
@@ -101,7 +103,9 @@ def test_using_a_key_sets_last_used_at(client: TestClient, admin: dict[str, str]
     assert listed["seoul-desk"]["last_used_at"] is not None
 
 
-def test_a_revoked_key_is_refused_at_once(client: TestClient, admin: dict[str, str]) -> None:
+def test_a_revoked_key_is_refused_at_once_by_the_process_that_revoked_it(
+    client: TestClient, admin: dict[str, str]
+) -> None:
     created = create(client, admin, name="seoul-desk")
     token, key_id = created["token"], created["key"]["id"]
     assert client.post("/v1/events", json=source_body(), headers=bearer(token)).status_code == 201
@@ -135,14 +139,114 @@ def test_revoking_an_unknown_key_is_404(client: TestClient, admin: dict[str, str
     assert response.json()["type"] == "/problems/not-found"
 
 
-def test_a_key_that_expired_is_refused(client: TestClient, admin: dict[str, str]) -> None:
-    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    token = create(client, admin, name="old-desk", expires_at=yesterday)["token"]
+def test_a_key_is_refused_once_it_has_expired(
+    ledger: Ledger, client: TestClient, admin: dict[str, str]
+) -> None:
+    in_an_hour = datetime.now(UTC) + timedelta(hours=1)
+    token = create(client, admin, name="old-desk", expires_at=in_an_hour.isoformat())["token"]
 
+    ledger.keys = replace(ledger.keys, clock=lambda: in_an_hour + timedelta(seconds=1))
     response = client.post("/v1/events", json=source_body(), headers=bearer(token))
 
     assert response.status_code == 401
     assert response.json()["type"] == "/problems/unauthorized"
+
+
+@pytest.mark.parametrize(
+    "expires_at",
+    ["2020-01-01T00:00:00Z", (datetime.now(UTC) - timedelta(minutes=1)).isoformat()],
+    ids=["in-2020", "a-minute-ago"],
+)
+def test_an_expiry_in_the_past_is_422_naming_expires_at(
+    client: TestClient, admin: dict[str, str], expires_at: str
+) -> None:
+    response = client.post(
+        "/v1/admin/keys",
+        json={"name": "old-desk", "scopes": ["events:write"], "expires_at": expires_at},
+        headers=admin,
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "expires_at"
+    assert "in the past" in response.json()["detail"]
+    names = [k["name"] for k in client.get("/v1/admin/keys", headers=admin).json()]
+    assert "old-desk" not in names
+
+
+def key_id_of(client: TestClient, admin: dict[str, str], name: str) -> str:
+    found: str = next(
+        k["id"] for k in client.get("/v1/admin/keys", headers=admin).json() if k["name"] == name
+    )
+    return found
+
+
+def test_the_last_admin_key_cannot_be_revoked(client: TestClient, admin: dict[str, str]) -> None:
+    response = client.delete(f"/v1/admin/keys/{key_id_of(client, admin, 'admin')}", headers=admin)
+
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert problem["type"] == "/problems/last-admin-key"
+    assert problem["errors"][0]["field"] == "key_id"
+    assert "Create another admin key first" in problem["detail"]
+    assert client.get("/v1/admin/keys", headers=admin).status_code == 200  # it still works
+
+
+def test_an_admin_key_is_revoked_once_another_admin_key_works(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    # given a second admin key
+    second = bearer(create(client, admin, name="second-admin", scopes=["admin"])["token"])
+
+    # when the second revokes the first, the first is gone ...
+    first = client.delete(f"/v1/admin/keys/{key_id_of(client, second, 'admin')}", headers=second)
+    assert first.status_code == 200, first.text
+    assert client.get("/v1/admin/keys", headers=admin).status_code == 401
+
+    # ... and the second, now the last, cannot be revoked
+    last = client.delete(
+        f"/v1/admin/keys/{key_id_of(client, second, 'second-admin')}", headers=second
+    )
+    assert last.status_code == 409
+
+
+def test_an_expired_admin_key_does_not_count_as_another_admin(
+    ledger: Ledger, client: TestClient, admin: dict[str, str]
+) -> None:
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    create(client, admin, name="temp-admin", scopes=["admin"], expires_at=soon.isoformat())
+    ledger.keys = replace(ledger.keys, clock=lambda: soon + timedelta(seconds=1))
+
+    response = client.delete(f"/v1/admin/keys/{key_id_of(client, admin, 'admin')}", headers=admin)
+
+    assert response.status_code == 409
+
+
+def test_two_admins_revoking_each_others_keys_at_once_leave_one_admin(ledger: Ledger) -> None:
+    first, _ = ledger.keys.create("first-admin", {Scope.admin})
+    second, _ = ledger.keys.create("second-admin", {Scope.admin})
+    rings = [KeyRing(ledger.engine, ledger.keys.secret) for _ in range(2)]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def revoke(ring: KeyRing, key_id: UUID) -> None:
+        start.wait()
+        try:
+            ring.revoke(key_id, keep_an_admin=True)
+            outcomes.append("revoked")
+        except LastAdminKey:
+            outcomes.append("refused")
+
+    threads = [
+        threading.Thread(target=revoke, args=(ring, key.id))
+        for ring, key in zip(rings, [first, second], strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(outcomes) == ["refused", "revoked"]
+    assert sum(k.revoked_at is None for k in ledger.keys.list()) == 1
 
 
 def test_a_key_that_expires_later_works_now(client: TestClient, admin: dict[str, str]) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.access.keys import ApiKey, Scope
 from service.api.auth import scoped
@@ -15,6 +16,12 @@ from service.api.problems import problem_responses
 from service.domain.moments import Timestamp
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 422))
+
+
+def _in_the_future(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment <= datetime.now(UTC):
+        raise ValueError("the expiry is in the past: a key that never works is not created")
+    return moment
 
 
 class KeyCreate(BaseModel):
@@ -29,7 +36,11 @@ class KeyCreate(BaseModel):
         examples=["seoul-desk"],
     )
     scopes: list[Scope] = Field(min_length=1, examples=[["events:write"]])
-    expires_at: Timestamp | None = Field(default=None, description="With a time zone.")
+    expires_at: Annotated[Timestamp | None, AfterValidator(_in_the_future)] = Field(
+        default=None,
+        description="When the key stops working: a time to come, with a time zone.",
+        examples=["2027-01-01T00:00:00Z"],
+    )
 
 
 class KeyPublic(BaseModel):
@@ -76,7 +87,12 @@ def list_keys(ledger: LedgerDep, _: ApiKey = scoped(Scope.admin)) -> list[KeyPub
     return [KeyPublic.of(k) for k in ledger.keys.list()]
 
 
-@router.delete("/keys/{key_id}", summary="Revoke an API key", responses=problem_responses(404))
+@router.delete("/keys/{key_id}", summary="Revoke an API key", responses=problem_responses(404, 409))
 def revoke_key(key_id: UUID, ledger: LedgerDep, _: ApiKey = scoped(Scope.admin)) -> KeyPublic:
-    """The key stops working at once, in every service process. Its events stay."""
-    return KeyPublic.of(ledger.keys.revoke(key_id))
+    """The key stops working: at once in the process that answers, and in every other
+    service process within `LEDGER_KEY_CACHE_SECONDS` (1 second by default), for
+    which each process trusts a key it has just checked. Its events stay.
+
+    The last admin key that works cannot be revoked (409): create another admin key
+    first. Revoking a key twice keeps the first revocation's time."""
+    return KeyPublic.of(ledger.keys.revoke(key_id, keep_an_admin=True))
