@@ -6,16 +6,17 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from service.api.countries import CountryDep
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
+from service.api.serving.links import NEXT_PAGE, link_next, page_link
 from service.api.serving.negotiation import format_parameter
 from service.api.serving.pipeline import Forms, serve_view
 from service.api.serving.representations import alternative_media_types
-from service.api.serving.time_axes import TimeAxesDep
+from service.api.serving.time_axes import MAX_POSITION, TimeAxesDep
 from service.domain.envelope import RecordedEvent
 from service.domain.errors import AmbiguousPlace, UnknownPlace
 from service.domain.moments import Day
@@ -190,6 +191,7 @@ async def deployments(
 class RowEvents(BaseModel):
     position: int
     events: list[RecordedEvent]
+    next: str | None = Field(description=NEXT_PAGE)
 
 
 @router.get(
@@ -198,15 +200,21 @@ class RowEvents(BaseModel):
     responses=problem_responses(422),
 )
 def deployment_events(
+    request: Request,
+    response: Response,
     conn: ConnectionDep,
     axes: TimeAxesDep,
     country: CountryDep = None,
     place: Annotated[str | None, Query(max_length=100, description="A place_id.")] = None,
     affiliation: Affiliation | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="Return events after this position.")
+    ] = 0,
 ) -> RowEvents:
     """The fact events (in their current versions) that a row of `/v1/deployments`
-    counts — follow a row's `events_url` to read what was said, by whom, and when."""
+    counts, in position order — follow a row's `events_url` to read what was said, by
+    whom, and when; follow `next` for more than `limit`."""
     position, _ = axes.position(conn)
     key = {
         name: value
@@ -218,7 +226,11 @@ def deployment_events(
         if value is not None
     }
     query = DeploymentQuery(position=position, as_of=axes.as_of)
-    return RowEvents(position=position, events=events_behind(conn, query, key, limit))
+    events = events_behind(conn, query, key, limit, after)
+    full = len(events) == limit
+    next_url = page_link(request, after=events[-1].position) if full else None
+    link_next(response, next_url)
+    return RowEvents(position=position, events=events, next=next_url)
 
 
 @router.get(

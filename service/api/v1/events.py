@@ -17,7 +17,7 @@ from service.api.deps import ConnectionDep, LedgerDep
 from service.api.fast_json import OrjsonRoute
 from service.api.metrics import APPENDS_REPLAYED, EVENTS_APPENDED
 from service.api.problems import problem_responses
-from service.api.serving.links import page_link
+from service.api.serving.links import NEXT_PAGE, link_next, page_link
 from service.domain.chain import canonical_json
 from service.domain.envelope import RecordedEvent
 from service.domain.events import MAX_BATCH, AppendRequest, EventBatchIn, EventInBase, EventType
@@ -50,7 +50,7 @@ def _openapi_examples() -> dict[str, Example]:
 
 class EventPage(BaseModel):
     events: list[RecordedEvent]
-    next: str | None = Field(description="The next page's URL; absent at the end of the log.")
+    next: str | None = Field(description=NEXT_PAGE)
     last_position: int | None = Field(description="Resume after this position.")
 
 
@@ -134,6 +134,7 @@ def _as_json(body: EventInBase | EventBatchIn) -> object:
 )
 def list_events(
     request: Request,
+    response: Response,
     conn: ConnectionDep,
     after: Annotated[
         int, Query(ge=0, le=MAX_POSITION, description="Return events after this position.")
@@ -166,11 +167,9 @@ def list_events(
     )
     last = events[-1].position if events else None
     full = len(events) == limit
-    return EventPage(
-        events=in_schema(conn, events, schema),
-        next=page_link(request, after=last) if full and last is not None else None,
-        last_position=last,
-    )
+    next_url = page_link(request, after=last) if full and last is not None else None
+    link_next(response, next_url)
+    return EventPage(events=in_schema(conn, events, schema), next=next_url, last_position=last)
 
 
 @router.get(

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from service.api.countries import CountryDep
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
+from service.api.serving.links import link_next, page_link
 from service.domain.places import PlaceKind
 from service.gazetteer import GazetteerPlace, MatchKind, PlaceMatch
 
 router = APIRouter(prefix="/v1/places", tags=["places"])
+
+MAX_OFFSET = 100_000
 
 
 class PlaceOut(BaseModel):
@@ -64,6 +67,8 @@ class PlaceHit(BaseModel):
 
 @router.get("", summary="Find places by name", responses=problem_responses(422))
 def search_places(
+    request: Request,
+    response: Response,
     ledger: LedgerDep,
     q: Annotated[
         str | None,
@@ -71,7 +76,11 @@ def search_places(
     ] = None,
     country: CountryDep = None,
     kind: PlaceKind | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    limit: Annotated[int, Query(ge=1, le=500, description="Places per page.")] = 20,
+    offset: Annotated[
+        int,
+        Query(ge=0, le=MAX_OFFSET, description="Skip this many (the next page's link counts)."),
+    ] = 0,
 ) -> list[PlaceHit]:
     """Places whose name matches `q` in English, Russian, Korean or Chinese, or a common
     spelling ("St. Petersburg", "Санкт-Петербург"); names and aliases first (`match`
@@ -82,24 +91,34 @@ def search_places(
     the closest places, each with `suggestion: true` ("Hunchun Jingxin", a town the
     gazetteer lacks, suggests Hunchun). Areas that span several regions are places too
     (`kind: area`: "Russian Far East", "극동", "Donbas", "东北三省"), and so are districts
-    of a city. Without `q`, every place (filtered by `country` and `kind`)."""
+    of a city. Without `q`, every place (filtered by `country` and `kind`).
+
+    `limit` places at a time (20 unless you ask for up to 500): when there are more, the
+    answer's `Link` header names the next page (`<…&offset=20>; rel="next"`); the last
+    page has none."""
     gazetteer = ledger.gazetteer
+    end = offset + limit
+    found: list[PlaceHit]
     if q:
         only = kind.value if kind else None
-        hits = gazetteer.search(q, country=country, kind=only, limit=limit)
-        if hits:
-            return [PlaceHit.of(h) for h in hits]
-        weak = gazetteer.suggestions(q, country=country, kind=only, limit=min(limit, 5))
-        return [PlaceHit.of(h, suggestion=True) for h in weak]
-    every = [
-        p
-        for p in gazetteer.all()
-        if (country is None or p.country == country) and (kind is None or p.kind == kind)
-    ]
-    return [
-        PlaceHit(place=PlaceOut.of(p), matched=p.name, score=1.0, match="exact")
-        for p in every[:limit]
-    ]
+        # One more than the page holds: whether a next page exists.
+        hits = gazetteer.search(q, country=country, kind=only, limit=end + 1)
+        if not hits:
+            weak = gazetteer.suggestions(q, country=country, kind=only, limit=min(limit, 5))
+            return [PlaceHit.of(h, suggestion=True) for h in weak]
+        found = [PlaceHit.of(h) for h in hits[offset : end + 1]]
+    else:
+        every = [
+            p
+            for p in gazetteer.all()
+            if (country is None or p.country == country) and (kind is None or p.kind == kind)
+        ]
+        found = [
+            PlaceHit(place=PlaceOut.of(p), matched=p.name, score=1.0, match="exact")
+            for p in every[offset : end + 1]
+        ]
+    link_next(response, page_link(request, offset=end) if len(found) > limit else None)
+    return found[:limit]
 
 
 @router.get("/{place_id}", summary="One place", responses=problem_responses(404))

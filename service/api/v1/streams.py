@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from service.api.deps import ConnectionDep
 from service.api.problems import problem_responses
-from service.api.serving.links import page_link
+from service.api.serving.links import NEXT_PAGE, link_next, page_link
 from service.api.v1.events import MAX_POSITION, SCHEMA_PARAMETER
 from service.domain.envelope import RecordedEvent
 from service.log.read import EventFilter, SchemaForm, in_schema, read_events, stream_version
@@ -21,12 +21,13 @@ class StreamPage(BaseModel):
     stream: str
     version: int
     events: list[RecordedEvent]
-    next: str | None
+    next: str | None = Field(description=NEXT_PAGE)
 
 
 @router.get("/{stream}", summary="The events of one source", responses=problem_responses(404, 422))
 def get_stream(
     request: Request,
+    response: Response,
     conn: ConnectionDep,
     stream: Annotated[
         str, Path(max_length=200, examples=["source:dailynk-2023-05-nk-workers-russia"])
@@ -46,9 +47,8 @@ def get_stream(
     )
     last = events[-1].stream_version if events else None
     more = last is not None and last < version
+    next_url = page_link(request, after_version=last) if more and last is not None else None
+    link_next(response, next_url)
     return StreamPage(
-        stream=stream,
-        version=version,
-        events=in_schema(conn, events, schema),
-        next=page_link(request, after_version=last) if more and last is not None else None,
+        stream=stream, version=version, events=in_schema(conn, events, schema), next=next_url
     )

@@ -655,16 +655,22 @@ def _groups_of_totals(
 
 
 def facts_behind(
-    conn: Connection, query: DeploymentQuery, key: dict[str, str], limit: int
+    conn: Connection, query: DeploymentQuery, key: dict[str, str], limit: int, after: int = 0
 ) -> list[int]:
-    """Positions of the events behind one group: its facts' current versions."""
+    """Positions of the events behind one group: its facts' current versions, the first
+    `limit` after position `after` (a page)."""
     conditions = [
+        FLOWS.c.position > after,
         FLOWS.c.kind.in_((*FOLDED_KINDS, "estimate")),
         *_time_filters(query),
         *[_COLUMN[name] == value for name, value in key.items()],
     ]
     rows = conn.execute(
-        select(FLOWS.c.fact_id, FLOWS.c.position).where(*conditions).distinct().limit(limit)
+        select(FLOWS.c.fact_id, FLOWS.c.position)
+        .where(*conditions)
+        .distinct()
+        .order_by(FLOWS.c.position)
+        .limit(limit)
     )
     return sorted({int(row.position) for row in rows})
 

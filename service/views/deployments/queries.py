@@ -195,10 +195,11 @@ def deployments_json(
 
 
 def events_behind(
-    conn: Connection, query: DeploymentQuery, key: dict[str, str], limit: int
+    conn: Connection, query: DeploymentQuery, key: dict[str, str], limit: int, after: int = 0
 ) -> list[RecordedEvent]:
-    """The fact events (in their current versions) behind the row `key` names."""
-    positions = facts_behind(conn, query, key, limit)
+    """The fact events (in their current versions) behind the row `key` names, in
+    position order: the first `limit` after position `after`."""
+    positions = facts_behind(conn, query, key, limit, after)
     return [
         event
         for chunk in (positions[i : i + 500] for i in range(0, len(positions), 500))
