@@ -99,6 +99,18 @@ class ReportedDate:
         return cls(day.isoformat(), Precision.day, day, day)
 
     @classmethod
+    def spanning(cls, first: date, last: date) -> ReportedDate:
+        """The day, month, quarter or year that is exactly `first`..`last` (what a view
+        row gives back of the interval it stored); an ISO 8601 interval text otherwise."""
+        quarter = (first.month + 2) // 3
+        year = f"{first.year:04d}"
+        for text in (first.isoformat(), f"{year}-{first.month:02d}", f"{year}-Q{quarter}", year):
+            candidate = cls.parse(text)
+            if (candidate.first, candidate.last) == (first, last):
+                return candidate
+        return cls(f"{first.isoformat()}/{last.isoformat()}", Precision.unknown, first, last)
+
+    @classmethod
     def _span(
         cls, text: str, precision: Precision, year: int, first_month: int, last_month: int
     ) -> ReportedDate:

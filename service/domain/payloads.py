@@ -17,6 +17,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, JsonValue, model_validator
 
 from service.domain.counts import Count
+from service.domain.dates import ReportedDate
 from service.domain.errors import FieldValueError
 from service.domain.moments import ReportedDay, ReportedMoment
 from service.domain.money import CurrencyCode, Money
@@ -108,10 +109,17 @@ class RatePer(StrEnum):
     once = "once"
 
 
+# The report dates below are `ReportedDate`s (DESIGN §1b: a day, month, quarter or year).
+# A day is read and written as the same text it was as a `date`, so every stored payload
+# keeps its JSON and hash: no schema version for this change.
+
+
 class OriginalEdition(Payload):
     """The original a translation was made from: its own date and language."""
 
-    published_on: ReportedDay | None = None
+    published_on: ReportedDate | None = Field(
+        default=None, description="The original's date, as precise as the report gives it."
+    )
     language: LanguageTag
     title: Text | None = None
     url: HttpUrl | None = None
@@ -124,7 +132,11 @@ class SourceRecorded(Payload):
     outlet: Text
     title: Text
     url: HttpUrl | None = None
-    published_on: ReportedDay | None = Field(default=None, description="This edition's date.")
+    published_on: ReportedDate | None = Field(
+        default=None,
+        description="This edition's date, as precise as the report gives it (`2023-05-03`, "
+        "`2023-05`, `2023-Q2`, `2023`); null if unknown.",
+    )
     language: LanguageTag
     authors: list[Text] = Field(default_factory=list, max_length=50)
     translator: Text | None = None
@@ -250,7 +262,13 @@ class WorkforceEstimated(Payload):
     place: Place
     count: Count
     affiliation: Affiliation = Affiliation.unknown
-    as_of: ReportedDay
+    as_of: ReportedDate | None = Field(
+        default=None,
+        description="When the stock held, as precise as the report gives it. It counts from "
+        "the first day of that interval, and flows are added to it from after its last day. "
+        "Null (unknown): it held by its source's publication date at the latest, and counts "
+        "from that date's last day (or the day it was recorded, if the source gives none).",
+    )
     sector: Text | None = Field(default=None, examples=["construction"])
     notes: LongText | None = None
 
@@ -276,7 +294,7 @@ class FxRateReported(Payload):
     base: CurrencyCode
     quote: CurrencyCode
     rate: Decimal = Field(gt=0, max_digits=24, decimal_places=12, examples=["0.0125"])
-    as_of: ReportedDay
+    as_of: ReportedDate = Field(description="The rate's date, as precise as the report gives it.")
     text: Text | None = Field(default=None, examples=["As of May 3, RUB 100 equalled USD 1.25."])
 
     @model_validator(mode="after")

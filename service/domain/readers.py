@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple, TypeVar
 
+from service.domain.dates import ReportedDate
 from service.domain.events import PAYLOAD_TYPES, PAYLOAD_VERSIONS, EventType
 from service.domain.moments import STORED
 from service.domain.payloads import (
@@ -215,9 +216,9 @@ class CountedFigures(NamedTuple):
     count_best: int | None
     count_max: int | None
     start: date | None
-    """A flow's period start; a stock's `as_of`."""
+    """A flow's period start; the first day of a stock's `as_of` (None: unknown)."""
     end: date | None
-    """A flow's period end; None for a stock."""
+    """A flow's period end; the last day of a stock's `as_of` (None: unknown)."""
     counted: bool
     """Counted as workers sent (a completed or underway flow, or a stock), not a plan."""
 
@@ -239,7 +240,8 @@ def figures_of(payload: Payload) -> CountedFigures | None:
             start, end, counted = payload.period.start, payload.period.end, payload.status.counted
         case WorkforceEstimated(place=place, as_of=as_of):
             type, places = EventType.workforce_estimated.value, [place]
-            start, end, counted = as_of, None, True
+            start, end = (as_of.first, as_of.last) if as_of is not None else (None, None)
+            counted = True
         case _:
             return None
     count = payload.count
@@ -275,8 +277,10 @@ def _stored_figures(type: str, data: Mapping[str, Any]) -> CountedFigures:
     places_field = _PLACES_FIELD.get(type)
     if places_field is None:  # a stock
         places = [data["place"]]
-        start: date | None = date.fromisoformat(data["as_of"])
-        end: date | None = None
+        as_of = data.get("as_of")
+        reported = None if as_of is None else ReportedDate.parse(as_of)
+        start = None if reported is None else reported.first
+        end = None if reported is None else reported.last
         counted = True
     else:
         places = data[places_field]

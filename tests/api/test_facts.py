@@ -145,7 +145,8 @@ BAD_INPUT = [
     ),
     (T.workers_repatriated, setting("data", "count", "min", to=-1), "/data/count/min"),
     # workforce.estimated
-    (T.workforce_estimated, without("data", "as_of"), "/data/as_of"),
+    # (an `as_of` left out is unknown, DESIGN §1b: a month written in words is not a date)
+    (T.workforce_estimated, setting("data", "as_of", to="April 2023"), "/data/as_of"),
     (T.workforce_estimated, without("data", "place"), "/data/place"),
     (
         T.workforce_estimated,

@@ -10,8 +10,10 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from service.domain.dates import ReportedDate
+from service.domain.events import EventType
 from service.domain.moments import STORED, latest_reported
 from service.domain.period import Precision
+from service.domain.readers import figures_of, read_figures, read_payload
 
 
 class Dated(BaseModel):
@@ -134,3 +136,19 @@ def test_the_json_schema_is_a_string_with_its_forms() -> None:
     pattern = re.compile(text["pattern"])
     assert all(pattern.match(t) for t in text["examples"])
     assert not pattern.match("May 2023")
+
+
+@pytest.mark.parametrize("as_of", ["2023-04-28", "2023-04", "2023-Q2", "2023", None])
+def test_a_replay_reads_a_stocks_interval_as_its_model_does(as_of: str | None) -> None:
+    stored = {
+        "place": {"name": "Russia", "place_id": "ru", "country": "RU"},
+        "count": {"text": "about 20,000", "qualifier": "approximately", "number": 20000},
+        "affiliation": "unknown",
+        "as_of": as_of,
+    }
+    kind = EventType.workforce_estimated.value
+    read = read_figures(kind, 1, stored)
+    assert read == figures_of(read_payload(kind, 1, stored))
+    reported = None if as_of is None else ReportedDate.parse(as_of)
+    assert read is not None
+    assert (read.start, read.end) == ((reported.first, reported.last) if reported else (None, None))

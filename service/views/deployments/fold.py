@@ -24,8 +24,10 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     Connection,
+    Date,
     and_,
     case,
+    cast,
     func,
     literal,
     literal_column,
@@ -35,10 +37,12 @@ from sqlalchemy import (
 )
 
 from service.db.backend import backend
+from service.domain.dates import ReportedDate
 from service.domain.events import EventType
 from service.domain.intervals import Bounds, add, clamp_at_zero, subtract
 from service.log.tables import EVENTS
 from service.views.deployments.tables import CORROBORATIONS, FLOWS
+from service.views.deployments.updater import UNDATED
 from service.views.facts.tables import FACTS
 
 GROUP_COLUMNS = ("country", "place", "affiliation")
@@ -101,7 +105,8 @@ class DeploymentGroup:
     repatriated: FlowTotals = field(default_factory=FlowTotals)
     planned: FlowTotals = field(default_factory=FlowTotals)
     """Planned and announced dispatches: never in the flows, `net_flow` or the stock."""
-    estimate_as_of: date | None = None
+    estimate_as_of: ReportedDate | None = None
+    """The latest stock's date: the interval it covers (`stock_interval`)."""
     stock_plus_flows: Bounds | None = None
     """The latest stock plus the net flows after it, before it is clamped at 0: what later
     flows add to (`added_to`)."""
@@ -517,29 +522,39 @@ def fold_estimates(
     """The latest reported stock at or before `as_of`, plus the net flows reported after it.
 
     A stock counts for a group only at its own level: a stock for Russia is a
-    country-level figure, never added to a city's row.
+    country-level figure, never added to a city's row. Its date is an interval
+    (`stock_interval`): it counts from the interval's first day, and the flows added to
+    it are those whose period starts after the interval's last day; the latest stock is
+    the one whose interval begins last (then ends last; then the last recorded).
     """
     dims = [_COLUMN[name].label(name) for name in query.group_by]
     names = [d.name for d in dims]
     if not any(n in ("place", "country") for n in names):
         return
-    stocks = _stock_conditions(query, as_of, names)
+    first, last = stock_interval(conn)
+    stocks = _stock_conditions(query, as_of, names, first)
     rows = conn.execute(
         select(
-            *dims, FLOWS.c.period_start, FLOWS.c.count_min, FLOWS.c.count_best, FLOWS.c.count_max
+            *dims,
+            first.label("first"),
+            last.label("last"),
+            FLOWS.c.count_min,
+            FLOWS.c.count_best,
+            FLOWS.c.count_max,
         )
         .where(*stocks)
-        .order_by(FLOWS.c.period_start, FLOWS.c.position)
+        .order_by(first, last, FLOWS.c.position)
     )
-    latest: dict[GroupKey, tuple[date, Bounds]] = {}
+    latest: dict[GroupKey, tuple[ReportedDate, Bounds]] = {}
     for row in rows:
         key = tuple(str(row._mapping[n]) for n in names)
         if query.only_groups is not None and key not in query.only_groups:
             continue
-        latest[key] = (row.period_start, Bounds(row.count_min, row.count_best, row.count_max))
+        stock = Bounds(row.count_min, row.count_best, row.count_max)
+        latest[key] = (ReportedDate.spanning(row.first, row.last), stock)
     if not latest:
         return
-    after = _flows_after_stocks(conn, query, as_of, dims, stocks)
+    after = _flows_after_stocks(conn, query, as_of, dims, stocks, (first, last))
     for key, (stock_date, stock) in latest.items():
         flows = after.get(key)
         present = stock if flows is None else add(stock, flows.net_flow)
@@ -548,15 +563,45 @@ def fold_estimates(
         group.estimate_as_of = stock_date
 
 
+def stock_interval(conn: Connection) -> tuple[ColumnElement[date], ColumnElement[date]]:
+    """The first and last day of a stock row's `as_of` (DESIGN §1b).
+
+    A stock of a month, quarter or year holds from the first day of it, and may already
+    include the flows of its own interval: flows are added to it from after its last
+    day. A stock of unknown date (`period_start` UNDATED) held by its source's
+    publication at the latest: it is the day `reported_on` (the last day of the
+    source's date), or the day the stock was recorded where the source gives no date.
+    A stock row made before stocks had intervals has no `period_end`: a day.
+    """
+    undated = FLOWS.c.period_start == UNDATED
+    counted_from = func.coalesce(FLOWS.c.reported_on, _recorded_day(conn))
+    first = case((undated, counted_from), else_=FLOWS.c.period_start)
+    last = case(
+        (undated, counted_from), else_=func.coalesce(FLOWS.c.period_end, FLOWS.c.period_start)
+    )
+    return first, last
+
+
+def _recorded_day(conn: Connection) -> ColumnElement[date]:
+    """The UTC day a row's version was recorded: one event read by its position."""
+    recorded = EVENTS.c.recorded_at
+    day: ColumnElement[date] = (
+        cast(func.timezone("UTC", recorded), Date)
+        if conn.dialect.name == "postgresql"
+        else func.date(recorded, type_=Date)
+    )
+    return select(day).where(EVENTS.c.position == FLOWS.c.position).scalar_subquery()
+
+
 def _stock_conditions(
-    query: DeploymentQuery, as_of: date, names: list[str]
+    query: DeploymentQuery, as_of: date, names: list[str], first: ColumnElement[date]
 ) -> list[ColumnElement[bool]]:
-    """The stock rows that count for `query` by `as_of`."""
+    """The stock rows that count for `query` by `as_of` (`first`: their first day)."""
     level = FLOWS.c.place_id == func.lower(FLOWS.c.country) if "place" not in names else true()
     return [
         IS_STOCK,
         visible(query.position),
-        FLOWS.c.period_start <= as_of,
+        first <= as_of,
         level,
         *([FLOWS.c.affiliation == query.affiliation] if query.affiliation else []),
         # a stock counts only inside the filters, whatever the grouping: a stock for
@@ -570,8 +615,9 @@ def _stock_conditions(
 def new_flows_after_stocks(
     conn: Connection, query: DeploymentQuery, as_of: date, stock_dates: dict[GroupKey, date]
 ) -> dict[GroupKey, DeploymentGroup]:
-    """Per group of `stock_dates`, the flows of the rows made after `query.made_after` whose
-    period starts after the group's stock date and by `as_of`: what they add to its estimate.
+    """Per group of `stock_dates` (the last day of its stock's interval), the flows of the
+    rows made after `query.made_after` whose period starts after that day and by `as_of`:
+    what they add to its estimate.
 
     Folded per date over all new rows, the groups picked here: restricted to the groups
     in SQL, a planner reads each group's every row rather than the few new ones."""
@@ -599,18 +645,35 @@ def _flows_after_stocks(
     as_of: date,
     dims: list[Any],
     stocks: list[ColumnElement[bool]],
+    interval: tuple[ColumnElement[date], ColumnElement[date]],
 ) -> dict[GroupKey, DeploymentGroup]:
-    """Per group, the flows whose period starts after its latest stock and by `as_of`.
+    """Per group, the flows whose period starts after its latest stock's last day and by
+    `as_of`.
 
     One fold for all groups (the facts joined to each group's stock date), not one
     per group: each fact counts as shared or not exactly as in the fold of that
     group's dates alone, since a fact's places all share its period.
     """
     names = [d.name for d in dims]
-    stock_dates = (
-        select(*dims, func.max(FLOWS.c.period_start).label("stock_date"))
+    first, last = interval
+    # the latest stock of each group, as `fold_estimates` orders them
+    ranked = (
+        select(
+            *dims,
+            last.label("stock_date"),
+            func.row_number()
+            .over(
+                partition_by=dims,
+                order_by=[first.desc(), last.desc(), FLOWS.c.position.desc()],
+            )
+            .label("rank"),
+        )
         .where(*stocks)
-        .group_by(*dims)
+        .subquery("ranked_stocks")
+    )
+    stock_dates = (
+        select(*[ranked.c[n] for n in names], ranked.c.stock_date)
+        .where(ranked.c.rank == 1)
         .subquery("stock_dates")
     )
     since = DeploymentQuery(

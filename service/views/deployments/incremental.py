@@ -145,8 +145,8 @@ class IncrementalFolds:
         if refolded := frozenset(changes.keys() - added):
             groups |= fold_view(conn, replace(query, only_groups=refolded), as_of)
         if added:
-            stocked = {
-                key: stock_date
+            stocked = {  # flows count after the last day of the stock's interval
+                key: stock_date.last
                 for key in added
                 if key in earlier.groups
                 and (stock_date := earlier.groups[key].estimate_as_of) is not None

@@ -16,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import Connection, bindparam, literal_column, select, update
 
 from service.db.bulk import insert_rows
+from service.domain.dates import ReportedDate
 from service.domain.envelope import LoggedEvent
 from service.domain.events import EventType
 from service.domain.payloads import (
@@ -53,7 +54,9 @@ flows counts a plan as workers sent. The views show planned dispatches (`planned
 planned repatriations are kept for the duplicate search only."""
 UNDATED = date.max
 """The `period_start` of an undated plan's rows: after every date, so that it is in a
-view without a date filter (`as_of`, `period_to`) and in none with one."""
+view without a date filter (`as_of`, `period_to`) and in none with one. A stock of unknown
+`as_of` has it too: it counts from its source's publication date, which the fold reads
+from `reported_on` (`fold.stock_interval`), so a corrected source date moves it."""
 
 CountedPayload = WorkersDispatched | WorkersRepatriated | WorkforceEstimated
 """The payloads of `COUNTED_TYPES`: what `CountedFigures` are read of."""
@@ -75,7 +78,8 @@ def contribution_rows(
         kind = COUNTED_TYPES[figures.type]
     else:
         kind = PLAN_KINDS[figures.type]
-    start = figures.start or figures.end or UNDATED  # a stock's: its as_of
+    # a stock's: the first and last day of its `as_of` (UNDATED and None: unknown)
+    start = figures.start or figures.end or UNDATED
     end = figures.end
     places = figures.places
     place_ids = [place_id for place_id, _ in places]
@@ -108,9 +112,17 @@ def contribution_rows(
     ]
 
 
-def published_date(source: SourceRecorded) -> date | None:
-    """When a source was published: this edition's date, else its original's."""
+def published_on(source: SourceRecorded) -> ReportedDate | None:
+    """When a source was published, as precise as it says: this edition's date, else its
+    original's."""
     return source.published_on or (source.original.published_on if source.original else None)
+
+
+def published_date(source: SourceRecorded) -> date | None:
+    """The day a source was out by: the last day of its `published_on` ("2023-05" →
+    2023-05-31). A row's `reported_on`, and the date of a quota or wage without one."""
+    published = published_on(source)
+    return None if published is None else published.last
 
 
 def source_report_date(source: Mapping[str, Any]) -> date | None:

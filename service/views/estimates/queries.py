@@ -1,5 +1,6 @@
 """Reported stocks ("about 20,000 in Russia"), each latest one beside the estimate of
-those present now: the stock plus the net flows reported after it (the deployments fold)."""
+those present now: the stock plus the net flows reported after it, the very figure the
+deployments view gives the place (`deployments.present`)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from service.domain.dates import ReportedDate
+from service.domain.envelope import RecordedEvent
 from service.domain.events import EventType
-from service.domain.payloads import WorkforceEstimated
+from service.domain.intervals import Bounds
+from service.domain.payloads import SourceRecorded, WorkforceEstimated
 from service.domain.readers import read_payload_as
 from service.gazetteer import Gazetteer
-from service.views.deployments.fold import DeploymentQuery
 from service.views.deployments.incremental import IncrementalFolds
-from service.views.deployments.queries import Range, folded_groups
-from service.views.facts.history import facts_at
+from service.views.deployments.present import StockPlace, estimated_present
+from service.views.deployments.queries import Range
+from service.views.deployments.updater import published_date
+from service.views.facts.history import FactVersion, facts_at
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,15 @@ class StockEstimate(BaseModel):
     place_name: str | None
     country: str
     affiliation: str
-    as_of: date
+    as_of: ReportedDate | None = Field(
+        description="When the stock held, as reported (`2023-04-28`, `2023-04`, `2023-Q2`, "
+        "`2023`); null if the report gives no date."
+    )
+    counts_from: date = Field(
+        description="The day the stock counts from: the first day of `as_of`; for an "
+        "unknown `as_of`, its source's publication date (the last day of it), else the day "
+        "the stock was recorded."
+    )
     count: dict[str, Any] = Field(description="As reported, with its bounds.")
     locator: str
 
@@ -45,7 +58,9 @@ class EstimateRow(BaseModel):
     affiliation: str
     latest: StockEstimate
     estimated_present: Range | None = Field(
-        description="The latest stock plus the net flows reported after it, clamped at 0."
+        description="The latest stock plus the net flows reported after it, clamped at 0: "
+        "the figure `/v1/deployments` gives the same place and date (a country's stock with "
+        "the flows into its cities, as under `group_by=country`)."
     )
 
 
@@ -57,6 +72,19 @@ class EstimatesView(BaseModel):
     latest: list[EstimateRow] = Field(description="The latest per place and affiliation.")
 
 
+@dataclass(frozen=True)
+class _Stock:
+    estimate: StockEstimate
+    last: date
+    """The last day of its interval: what orders stocks of one first day."""
+    position: int
+
+    @property
+    def order(self) -> tuple[date, date, int]:
+        """The order of `fold_estimates`: the stock whose interval begins last is the latest."""
+        return (self.estimate.counts_from, self.last, self.position)
+
+
 def estimates_view(
     conn: Connection,
     gazetteer: Gazetteer,
@@ -65,57 +93,80 @@ def estimates_view(
     position: int,
     head: int,
 ) -> EstimatesView:
+    """Every stock reported by `query.as_of`, and the latest of each place and affiliation
+    with its `estimated_present` (`deployments.present`). (`gazetteer` names no place
+    here: a stock keeps the name it was reported with.)"""
     on = query.as_of or datetime.now(UTC).date()
     country = query.country.upper() if query.country else None
-    found = []
-    for fact in facts_at(conn, [EventType.workforce_estimated.value], position):
+    facts = facts_at(conn, [EventType.workforce_estimated.value], position)
+    # as the deployments rows date an undated stock: by its source's date as known now
+    published = {
+        f.payload.source_id: published_date(f.payload)
+        for f in facts_at(conn, [EventType.source_recorded.value], head)
+        if isinstance(f.payload, SourceRecorded)
+    }
+    stocks = []
+    for fact in facts:
         stock = read_payload_as(WorkforceEstimated, fact.data)
-        if stock.as_of > on or (country and stock.place.country != country):
+        first, last = _interval(stock, fact, published)
+        if first > on or (country and stock.place.country != country):
             continue
-        found.append(
-            StockEstimate(
-                event_id=fact.event.id,
-                sources=fact.source_ids,
-                place_id=str(stock.place.place_id),
-                place_name=stock.place.name or None,
-                country=str(stock.place.country),
-                affiliation=stock.affiliation.value,
-                as_of=stock.as_of,
-                count=_as_stored(fact.data["count"]),
-                locator=str(fact.event.provenance["locator"]),
-            )
+        estimate = StockEstimate(
+            event_id=fact.event.id,
+            sources=fact.source_ids,
+            place_id=str(stock.place.place_id),
+            place_name=stock.place.name or None,
+            country=str(stock.place.country),
+            affiliation=stock.affiliation.value,
+            as_of=stock.as_of,
+            counts_from=first,
+            count=_as_stored(fact.data["count"]),
+            locator=str(fact.event.provenance["locator"]),
         )
-    found.sort(key=lambda e: (e.as_of, str(e.event_id)))
+        stocks.append(_Stock(estimate, last, _version(fact).position))
+    stocks.sort(key=lambda s: s.order)
     latest: dict[tuple[str, str], StockEstimate] = {}
-    for estimate in found:
-        latest[(estimate.place_id, estimate.affiliation)] = estimate
-    present = _estimated_present(conn, gazetteer, folds, position, on)
+    for found in stocks:
+        latest[(found.estimate.place_id, found.estimate.affiliation)] = found.estimate
+    places = {key: StockPlace(e.place_id, e.country, e.affiliation) for key, e in latest.items()}
+    present = estimated_present(conn, folds, places.values(), position, query.as_of)
     rows = [
         EstimateRow(
             place_id=place_id,
             affiliation=affiliation,
             latest=estimate,
-            estimated_present=present.get((place_id, affiliation)),
+            estimated_present=_range(present[places[(place_id, affiliation)]].bounds),
         )
         for (place_id, affiliation), estimate in sorted(latest.items())
     ]
     return EstimatesView(
-        as_of=query.as_of, position=position, head=head, estimates=found, latest=rows
+        as_of=query.as_of,
+        position=position,
+        head=head,
+        estimates=[s.estimate for s in stocks],
+        latest=rows,
     )
 
 
-def _estimated_present(
-    conn: Connection, gazetteer: Gazetteer, folds: IncrementalFolds, position: int, on: date
-) -> dict[tuple[str, str], Range | None]:
-    """Per place (one the gazetteer knows) and affiliation, as `/v1/deployments` has it."""
-    query = DeploymentQuery(group_by=("place", "affiliation"), position=position, as_of=on)
-    return {
-        (place.id, group.key.get("affiliation") or ""): (
-            Range.of(group.estimated_present) if group.estimated_present else None
-        )
-        for group in folded_groups(conn, query, folds)
-        if (place_id := group.key.get("place")) and (place := gazetteer.get(place_id)) is not None
-    }
+def _interval(
+    stock: WorkforceEstimated, fact: FactVersion, published: dict[str, date | None]
+) -> tuple[date, date]:
+    """The days the stock covers (`fold.stock_interval`, read from the payload)."""
+    if stock.as_of is not None:
+        return stock.as_of.first, stock.as_of.last
+    day = published.get(str(fact.event.provenance["source_id"]))
+    if day is None:  # the day this version of the stock was recorded
+        day = _version(fact).recorded_at.astimezone(UTC).date()
+    return day, day
+
+
+def _version(fact: FactVersion) -> RecordedEvent:
+    """The event of the fact's current version: its last correction, else itself."""
+    return fact.corrections[-1] if fact.corrections else fact.event
+
+
+def _range(bounds: Bounds | None) -> Range | None:
+    return None if bounds is None else Range.of(bounds)
 
 
 def _as_stored(words_and_bounds: object) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from service.domain.dates import ReportedDate
 from service.domain.events import EventType
 from service.domain.payloads import RemittanceQuotaReported, SourceRecorded
 from service.domain.readers import read_payload_as
@@ -29,7 +30,7 @@ class RateUsed(BaseModel):
     base: str
     quote: str
     rate: Decimal
-    as_of: date
+    as_of: ReportedDate = Field(description="The rate's date, as precise as reported.")
     text: str | None
     event_id: UUID
     source_id: str
@@ -70,9 +71,10 @@ class Quota(BaseModel):
     usd: Decimal | None = Field(description="The amount in USD, rounded to the cent.")
     usd_rate: RateUsed | None
     rate_note: str | None = Field(
-        description="Null when `usd_rate` is of the quota's date or earlier; otherwise a "
-        "sentence saying why another rate was used (only a later one was reported, or the "
-        "quota gives no date)."
+        description="Null when `usd_rate` is of a day on or before the quota's date; "
+        "otherwise a sentence saying why another rate was used (only a later one was "
+        "reported, the quota gives no date, or the rate is of a whole month, quarter or "
+        "year)."
     )
     usd_unavailable_reason: str | None
     locator: str
