@@ -43,10 +43,12 @@ from service.log.read import read_event
 from service.views.deployments.fold import DeploymentQuery
 from service.views.deployments.queries import deployments_view
 from service.views.deployments.timeline import timeline_view
+from service.views.entries.queries import EntriesQuery, entries_view
 from service.views.estimates.queries import EstimatesQuery, estimates_view
 from service.views.remittances.queries import RemittancesQuery, remittances_view
 from service.views.sources.queries import source_detail, sources_view
 from service.views.statements.queries import StatementsQuery, statements_view
+from service.views.wages.queries import WagesQuery, wages_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -377,6 +379,55 @@ def statements_page(request: Request, ledger: LedgerDep) -> Response:
             pin,
             view=view,
             cards=sources_at(conn, ids, pin.position),
+        )
+
+    return _serve(request, ledger, page)
+
+
+@router.get("/entries", response_class=HTMLResponse)
+def entries_page(request: Request, ledger: LedgerDep) -> Response:
+    """Official counts of arrivals into a country: never counted as workers."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        name = text_field(_params(request), "country")
+        country = find_country(ledger.gazetteer, name) if name else None
+        query = EntriesQuery(country=country.code if country else None, as_of=travel.as_of)
+        view = entries_view(conn, query, pin.position, pin.head)
+        ids = {s for entry in view.entries for s in entry.sources}
+        return render_page(
+            request,
+            "entries.html",
+            "Entry statistics",
+            pin,
+            view=view,
+            cards=sources_at(conn, ids, pin.position),
+            country_name=lambda code: _country_name(ledger, code),
+            countries=country_names(ledger.gazetteer),
+        )
+
+    return _serve(request, ledger, page)
+
+
+@router.get("/wages", response_class=HTMLResponse)
+def wages_page(request: Request, ledger: LedgerDep) -> Response:
+    """What workers were reported to be promised or paid, in USD with the rate's source."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        name = text_field(_params(request), "country")
+        country = find_country(ledger.gazetteer, name) if name else None
+        query = WagesQuery(country=country.code if country else None, as_of=travel.as_of)
+        view = wages_view(conn, query, pin.position, pin.head)
+        ids = {s for wage in view.wages for s in wage.sources} | {
+            w.usd_rate.source_id for w in view.wages if w.usd_rate
+        }
+        return render_page(
+            request,
+            "wages.html",
+            "Wages",
+            pin,
+            view=view,
+            cards=sources_at(conn, ids, pin.position),
+            countries=country_names(ledger.gazetteer),
         )
 
     return _serve(request, ledger, page)

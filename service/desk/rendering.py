@@ -29,6 +29,8 @@ NAVIGATION = (
     ("/remittances", "Remittances"),
     ("/stocks", "Stocks"),
     ("/statements", "Statements"),
+    ("/entries", "Entries"),
+    ("/wages", "Wages"),
 )
 LANGUAGES = {"en": "English", "ru": "Russian", "ko": "Korean", "zh": "Chinese"}
 

@@ -45,6 +45,8 @@ PAGES = {
     "remittances": "/remittances",
     "stocks": "/stocks",
     "statements": "/statements",
+    "entries": "/entries",
+    "wages": "/wages",
     "problem": "/?country=Rusia",
 }
 

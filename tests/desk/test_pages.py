@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from service.domain.events import EventType
+from service.domain.examples import event_examples, illustration_source
 from service.ledger import Ledger
 from tests.desk.pages import main, table, text
 from tests.factories import dispatch_body, meta_body
@@ -241,6 +243,8 @@ def test_empty_form_fields_are_no_answer_not_a_mistake(client: TestClient, seede
         "/remittances",
         "/stocks",
         "/statements",
+        "/entries",
+        "/wages",
     ],
 )
 def test_every_page_answers_on_the_seed_with_its_permalink(
@@ -390,3 +394,25 @@ def _source(source_id: str) -> dict[str, Any]:
 def _answer_part(page: str) -> str:
     """The words of the answer and what backs it: the page below its form."""
     return text(main(page).split('id="answer-heading"')[1])
+
+
+def test_entries_and_wages_have_pages_of_their_own(
+    client: TestClient, seeded: Ledger, writer: Headers
+) -> None:
+    examples = event_examples()
+    for body in (
+        illustration_source().body,
+        examples[EventType.entries_recorded].body,
+        examples[EventType.wage_reported].body,
+    ):
+        assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+
+    entries = text(main(client.get("/entries", params={"country": "Russia"}).text))
+    wages = text(main(client.get("/wages").text))
+
+    assert "Arrivals are not workers" in entries
+    assert "13,221" in entries and "study: 5,000" in entries
+    assert "promised USD 500 per month" in wages
+    assert "USD 500.00" in wages or "USD 500" in wages
+    answer = text(main(client.get("/", params=RUSSIA_2023).text))
+    assert "13,221" not in answer  # arrivals are never counted as workers sent
