@@ -35,11 +35,13 @@ from uuid import UUID, uuid4
 import httpx
 from sqlalchemy import ColumnElement, Connection, Engine, Select, delete, or_, select, update
 
+from service.access.keys import ensure_secret
 from service.db.backend import backend
 from service.db.engine import SQLITE_BEGIN
 from service.domain.clock import utc_now
 from service.domain.envelope import RecordedEvent
 from service.follow.guarded_http import deadline, guarded_client
+from service.follow.secret_box import SecretBox, SecretUnreadable, seal_plain_secrets
 from service.follow.signing import SIGNATURE_HEADER, signature_header, standard_headers
 from service.follow.tables import ACTIVE, FAILING, OUTBOX, SUBSCRIPTIONS
 from service.follow.targets import RefusedTarget, TargetRules, UnresolvedTarget
@@ -69,6 +71,9 @@ class DeliveryPolicy:
     breaker_failures: int = 3
     """Failures in a row that trip a receiver's breaker."""
     allow_private_targets: bool = False
+    secret_key: str | None = field(default=None, repr=False)
+    """The service's secret (`LEDGER_SECRET_KEY`), which webhook secrets are sealed under;
+    None: the one generated and kept in the database."""
 
     @classmethod
     def of(cls, settings: Settings) -> DeliveryPolicy:
@@ -83,6 +88,7 @@ class DeliveryPolicy:
             failing_concurrency=settings.webhook_failing_concurrency,
             breaker_failures=settings.webhook_breaker_failures,
             allow_private_targets=settings.webhooks_allow_private_targets,
+            secret_key=settings.secret_key,
         )
 
     def timeout(self) -> httpx.Timeout:
@@ -104,6 +110,7 @@ class Claim:
     attempts: int
     url: str
     secret: str
+    """As stored: sealed (`secret_box.py`), or in clear from an earlier version."""
     max_attempts: int
 
 
@@ -126,6 +133,7 @@ class DeliveryWorker:
         policy: DeliveryPolicy,
         *,
         targets: TargetRules | None = None,
+        secrets: SecretBox | None = None,
         client: httpx.Client | None = None,
         clock: Callable[[], datetime] = utc_now,
         jitter: Callable[[], float] = random.random,
@@ -138,6 +146,7 @@ class DeliveryWorker:
             headers={"User-Agent": USER_AGENT},
             max_connections=policy.concurrency + policy.failing_concurrency,
         )
+        self.secrets = secrets or SecretBox(ensure_secret(engine, policy.secret_key))
         self.clock = clock
         self.jitter = jitter
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
@@ -206,12 +215,16 @@ class DeliveryWorker:
         return found[0] if found else None
 
     def _post(self, claim: Claim, event: RecordedEvent) -> Outcome:
+        try:
+            secret = self.secrets.open(claim.secret)
+        except SecretUnreadable as unreadable:  # asking again will not help
+            return Outcome(Verdict.park, unreadable.detail)
         body = envelope_json(event).encode()
         timestamp = int(self.clock().timestamp())
         headers = {
             "Content-Type": "application/json",
-            **standard_headers(claim.secret, str(event.id), timestamp, body),
-            SIGNATURE_HEADER: signature_header(claim.secret, timestamp, body),
+            **standard_headers(secret, str(event.id), timestamp, body),
+            SIGNATURE_HEADER: signature_header(secret, timestamp, body),
             "Ledger-Event-Id": str(event.id),
             "Ledger-Event-Type": event.type,
             "Ledger-Position": str(event.position),
@@ -306,7 +319,13 @@ class DeliveryWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until `stop` is set: receivers in good standing and tripped ones each
-        in their own lane, so that hanging receivers never hold up the others."""
+        in their own lane, so that hanging receivers never hold up the others. Secrets
+        an earlier version stored in clear are sealed first."""
+        try:
+            if sealed := seal_plain_secrets(self.engine, self.secrets):
+                log.info("sealed %d webhook secrets kept in clear", sealed)
+        except Exception:  # delivering matters more; the next start tries again
+            log.warning("could not seal the webhook secrets kept in clear", exc_info=True)
         lanes = [
             _Lane(tripped=False, capacity=self.policy.concurrency),
             _Lane(tripped=True, capacity=self.policy.failing_concurrency),

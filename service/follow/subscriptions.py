@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from uuid6 import uuid7
 
 from service.db.engine import SQLITE_BEGIN
+from service.follow.secret_box import SecretBox
 from service.follow.signing import new_secret_value
 from service.follow.tables import ACTIVE, DISABLED, OUTBOX, SUBSCRIPTIONS
 from service.log.append import lock_head
@@ -44,8 +45,10 @@ def create_subscription(
     description: str | None,
     max_attempts: int,
     created_by: str,
+    box: SecretBox,
 ) -> tuple[Subscription, str]:
-    """A new active subscription and its secret (not readable again through the API)."""
+    """A new active subscription and its secret (not readable again through the API;
+    stored sealed in `box`)."""
     secret = new_secret_value(secrets.token_bytes(32))
     subscription_id = uuid7()
     with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
@@ -59,7 +62,7 @@ def create_subscription(
                     url=url,
                     event_types=" ".join(sorted(set(event_types))),
                     description=description,
-                    secret=secret,
+                    secret=box.seal(secret),
                     status=ACTIVE,
                     max_attempts=max_attempts,
                     from_position=head.position,

@@ -29,7 +29,11 @@ class WebhookSubscription(SQLModel, table=True):
         default="", max_length=2000, description="Space-separated; empty means every type."
     )
     description: str | None = Field(default=None, max_length=500)
-    secret: str = Field(max_length=200, description="Kept in clear: deliveries are signed with it.")
+    secret: str = Field(
+        max_length=200,
+        description="Sealed under the service's secret (`secret_box.py`); deliveries are "
+        "signed with what it holds.",
+    )
     status: str = Field(default=ACTIVE, max_length=16, description="active, failing or disabled")
     max_attempts: int
     from_position: int = Field(

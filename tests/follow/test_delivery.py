@@ -23,6 +23,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from service.follow.delivery import DeliveryPolicy, DeliveryWorker
 from service.ledger import Ledger
 from tests.factories import dispatch_body, source_body
+from tests.follow.servers import TEST_SECRET
 
 HOOK = "https://newsroom.example.org/ledger-hook"
 POLICY = DeliveryPolicy(
@@ -32,6 +33,7 @@ POLICY = DeliveryPolicy(
     backoff_max_seconds=3600,
     poll_seconds=0.05,
     concurrency=4,
+    secret_key=TEST_SECRET,  # the app's: the secrets it sealed open here
 )
 
 

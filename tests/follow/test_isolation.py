@@ -16,7 +16,7 @@ from pytest_httpx import HTTPXMock
 from service.follow.delivery import BackgroundDelivery, DeliveryPolicy, DeliveryWorker
 from service.ledger import Ledger
 from tests.factories import source_body
-from tests.follow.servers import Receiver
+from tests.follow.servers import TEST_SECRET, Receiver
 
 
 class HangingReceiver:
@@ -85,6 +85,7 @@ def test_a_healthy_subscriber_gets_each_event_while_hanging_receivers_are_still_
         concurrency=len(hanging) + 2,
         failing_concurrency=1,
         allow_private_targets=True,
+        secret_key=TEST_SECRET,
     )
     delivery = BackgroundDelivery(DeliveryWorker(ledger.engine, policy))
     delivery.start()
@@ -122,7 +123,9 @@ def test_a_receiver_that_keeps_failing_is_claimed_only_in_the_narrow_lane(
 ) -> None:
     # given a worker whose breaker trips after two failures in a row
     clock: dict[str, Any] = {"now": datetime.now(UTC)}
-    policy = DeliveryPolicy(backoff_seconds=10, breaker_failures=2, allow_private_targets=True)
+    policy = DeliveryPolicy(
+        backoff_seconds=10, breaker_failures=2, allow_private_targets=True, secret_key=TEST_SECRET
+    )
     worker = DeliveryWorker(ledger.engine, policy, clock=lambda: clock["now"], jitter=lambda: 0)
     subscribe(client, admin, HEALTHY)
     failing_id = subscribe(client, admin, FAILING)

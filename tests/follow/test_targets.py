@@ -21,7 +21,7 @@ from service.follow.delivery import DeliveryPolicy, DeliveryWorker
 from service.follow.targets import TargetRules
 from service.ledger import Ledger
 from tests.factories import source_body
-from tests.follow.servers import Receiver
+from tests.follow.servers import TEST_SECRET, Receiver
 
 pytestmark = pytest.mark.settings(webhooks_allow_private_targets=False)
 
@@ -187,7 +187,8 @@ def test_a_name_that_comes_to_resolve_to_loopback_gets_nothing_and_the_webhook_i
 
     # when the name now resolves to the receiver on loopback (DNS rebinding)
     dns.names["rebind.example.net"] = ["127.0.0.1"]
-    worker = DeliveryWorker(ledger.engine, DeliveryPolicy(), targets=TargetRules(resolve=dns))
+    policy = DeliveryPolicy(secret_key=TEST_SECRET)
+    worker = DeliveryWorker(ledger.engine, policy, targets=TargetRules(resolve=dns))
     try:
         assert worker.run_pending() == 1
     finally:
@@ -215,7 +216,8 @@ def test_a_failed_connection_is_reported_without_the_systems_words_or_the_port(
         port = str(probe.getsockname()[1])
     created = register(client, admin, f"http://127.0.0.1:{port}/hook")
     client.post("/v1/events", json=source_body(), headers=writer)
-    worker = DeliveryWorker(ledger.engine, DeliveryPolicy(allow_private_targets=True))
+    policy = DeliveryPolicy(allow_private_targets=True, secret_key=TEST_SECRET)
+    worker = DeliveryWorker(ledger.engine, policy)
     try:
         worker.run_pending()
     finally:

@@ -14,6 +14,7 @@ from service.api.auth import scoped
 from service.api.deps import LedgerDep
 from service.api.problems import problem_responses
 from service.domain.events import EventType
+from service.follow.secret_box import SecretBox
 from service.follow.subscriptions import (
     Subscription,
     create_subscription,
@@ -168,6 +169,7 @@ def create_webhook(
         description=body.description,
         max_attempts=body.max_attempts or ledger.settings.webhook_max_attempts,
         created_by=key.name,
+        box=SecretBox(ledger.keys.secret),
     )
     return WebhookCreated(webhook=WebhookPublic.of(subscription), secret=secret)
 
