@@ -12,12 +12,12 @@ import anyio.to_thread
 import httpx
 from fastapi import FastAPI
 
+from service.api.body_guard import GuardRequestBodies
 from service.api.cors import allow_cross_origin
 from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
 from service.api.metrics import router as metrics_router
-from service.api.nul_guard import RefuseNul
 from service.api.openapi_doc import install_openapi, operation_id
 from service.api.problems import install_problem_handlers
 from service.api.serving.repeated_reads import RepeatedReads
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     mount_desk(app)  # before the docs: the desk answers `/`
     mount_docs(app)
     install_openapi(app)
-    app.add_middleware(RefuseNul)  # inside BodySizeLimit, which bounds what it reads
+    app.add_middleware(GuardRequestBodies)  # inside BodySizeLimit, which bounds what it reads
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RepeatedReads)  # a repeated read skips everything inside it
     allow_cross_origin(app, settings.cors_allow_origins)  # preflights answered, not routed

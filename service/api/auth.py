@@ -17,15 +17,17 @@ bearer = HTTPBearer(
     "Paste the key alone: Swagger adds `Bearer `.",
 )
 
+MISSING_KEY_DETAIL = "This needs an API key: Authorization: Bearer ll_…"
+MISSING_KEY_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="labor-ledger"'}
+
 
 def require_key(
     security: SecurityScopes,
     ledger: LedgerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> ApiKey:
-    challenge = {"WWW-Authenticate": 'Bearer realm="labor-ledger"'}
     if credentials is None:
-        raise HTTPException(401, "This needs an API key: Authorization: Bearer ll_…", challenge)
+        raise HTTPException(401, MISSING_KEY_DETAIL, MISSING_KEY_CHALLENGE)
     key = ledger.keys.authenticate(credentials.credentials)
     if key is None:
         raise HTTPException(

@@ -50,7 +50,19 @@ EXPLANATIONS: dict[str, str] = {
     "not-acceptable": "The service cannot answer in the media type asked for in `Accept`.",
     "conflict": "The request conflicts with what the ledger holds.",
     "payload-too-large": "The body is over the size limit: send fewer events per batch.",
-    "unsupported-media-type": "Send the body as `application/json`.",
+    "unsupported-media-type": "Send the body as `application/json` in UTF-8 (no charset, "
+    "or `charset=utf-8`): other media types, other charsets and UTF-16 or UTF-32 bytes are "
+    "refused.",
+    "nested-too-deep": "Arrays and objects in the body nest more than 64 deep; no event "
+    "needs more than a few levels.",
+    "too-many-requests": "This key or address sent more requests than its budget for the "
+    "minute (reads, writes and failed authentications each have one). Wait as "
+    "`Retry-After` says; the `RateLimit-*` headers tell the budget, what is left and when "
+    "it resets.",
+    "too-many-streams": "This address holds as many open event streams as it may. Close "
+    "one (or share one stream among readers) and connect again.",
+    "streams-full": "The service holds as many open event streams as it may, from all "
+    "readers. Try again later, as `Retry-After` says.",
     "validation-error": "A field is missing or has a value the API does not take; "
     "`errors` lists each, with a JSON pointer into your request.",
     "internal-error": "The ledger failed to answer. Nothing was recorded; try again, and "

@@ -86,8 +86,17 @@ _STATUS_SLUGS = {
     413: "payload-too-large",
     415: "unsupported-media-type",
     422: "validation-error",
+    429: "too-many-requests",
     500: "internal-error",
     503: "unavailable",
+}
+
+# Limits on what one request or client may ask (api/body_guard.py, api/rate_limits.py,
+# the event stream): slug → (status, title).
+LIMIT_PROBLEMS: dict[str, tuple[int, str]] = {
+    "nested-too-deep": (422, "Nested too deep"),
+    "too-many-streams": (429, "Too many streams"),
+    "streams-full": (503, "Streams full"),
 }
 
 # RFC 9110 names; Python 3.11's HTTPStatus still has the older phrase for 413.
@@ -108,6 +117,7 @@ def known_problems() -> dict[str, tuple[int, str]]:
     """Every problem type the API answers with: slug → (status, title)."""
     found = {slug: (status, status_title(status)) for status, slug in _STATUS_SLUGS.items()}
     found.update({slug: (status, title) for status, slug, title in _DOMAIN_PROBLEMS.values()})
+    found.update(LIMIT_PROBLEMS)
     return found
 
 

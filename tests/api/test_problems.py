@@ -209,8 +209,8 @@ def test_an_unknown_field_in_a_batched_event_names_its_index(
 
 @pytest.mark.parametrize(
     "raw",
-    [b'{"type": "source.recorded",', b"not json at all", b"\xff\xfe\x00garbage", b""],
-    ids=["truncated", "words", "binary", "empty"],
+    [b'{"type": "source.recorded",', b"not json at all", b""],
+    ids=["truncated", "words", "empty"],  # binary: tests/api/test_hostile_input.py
 )
 def test_malformed_json_is_a_problem_never_a_500(
     client: TestClient, writer: dict[str, str], raw: bytes

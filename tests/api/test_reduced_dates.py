@@ -257,3 +257,70 @@ def test_a_years_rate_wholly_before_the_quota_is_used_and_named(
     post(client, sourced, rate("2023-Q3", "0.0200"))
     earlier = client.get("/v1/remittances", params={"as_of": "2023-06-30"}).json()["quotas"][0]
     assert earlier["usd_rate"]["as_of"] == "2022"
+
+
+def recorded_period(client: TestClient, headers: Headers, period: dict[str, Any]) -> Any:
+    body = dispatch_body(destinations=["Moscow"], period=period)
+    event = post(client, headers, body)["events"][0]
+    return client.get(f"/v1/events/{event['id']}").json()["data"]["period"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ({"start": "2023-05"}, {"start": "2023-05-01", "end": None, "precision": "month"}),
+        (
+            {"start": "2023-Q1", "end": "2023"},
+            {"start": "2023-01-01", "end": "2023-12-31", "precision": "year"},
+        ),
+        ({"end": "2024-02"}, {"start": None, "end": "2024-02-29", "precision": "month"}),
+        (
+            {"start": "2023-05-03", "end": "2023-Q3"},
+            {"start": "2023-05-03", "end": "2023-09-30", "precision": "quarter"},
+        ),
+        # a precision sent is kept; a day-precision body means what it always meant
+        (
+            {"start": "2023-05", "precision": "day"},
+            {"start": "2023-05-01", "end": None, "precision": "day"},
+        ),
+        (
+            {"start": "2023-03-20", "end": "2023-04-10"},
+            {"start": "2023-03-20", "end": "2023-04-10", "precision": "day"},
+        ),
+    ],
+)
+def test_a_period_given_as_a_month_quarter_or_year_is_stored_as_the_days_it_covers(
+    client: TestClient, sourced: Headers, sent: dict[str, Any], stored: dict[str, Any]
+) -> None:
+    period = recorded_period(client, sourced, sent)
+    assert {k: period[k] for k in ("start", "end", "precision")} == stored
+
+
+def test_a_dispatch_of_a_month_counts_from_its_first_day(
+    client: TestClient, sourced: Headers
+) -> None:
+    post(client, sourced, dispatch(70, "2023-05"))
+    assert "RU" not in {
+        r["country"]
+        for r in client.get(
+            "/v1/deployments", params={"group_by": "country", "as_of": "2023-04-30"}
+        ).json()["rows"]
+    }
+    assert russia(client, as_of="2023-05-01")["dispatched"]["best"] == 70
+
+
+@pytest.mark.parametrize(
+    ("period", "pointer", "says"),
+    [
+        ({"start": "2023-13"}, "/data/period/start", "a month is 01 to 12"),
+        ({"end": "spring 2023"}, "/data/period/end", "is none of these"),
+        ({"start": "2023", "end": "2022-12"}, "/data/period/end", "is before start"),
+        ({"start": "1900"}, "/data/period/start", "outside the years"),
+    ],
+)
+def test_a_period_bound_of_no_known_form_is_a_422_naming_it(
+    client: TestClient, sourced: Headers, period: dict[str, Any], pointer: str, says: str
+) -> None:
+    problem = refused(client, sourced, dispatch_body(destinations=["Moscow"], period=period))
+    error = problem["errors"][0]
+    assert (error["pointer"], says in error["message"]) == (pointer, True)
