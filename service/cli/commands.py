@@ -3,6 +3,8 @@ deliver (service/cli/follow.py)."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +18,8 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine
 
-from service.access.keys import KeyNameTaken, KeyRing, Scope, ensure_secret
+from service.access.keys import ApiKey, KeyNameTaken, KeyRing, Scope, ensure_secret
+from service.cli.failures import require_ledger, run_explained
 from service.cli.follow import print_notice
 from service.cli.follow import register as register_follow_commands
 from service.db.engine import make_engine, without_statement_timeout
@@ -49,11 +52,12 @@ keys_app = typer.Typer(help="Manage API keys.")
 app.add_typer(keys_app, name="keys")
 register_follow_commands(app)  # push, export, restore, deliver
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one line each, to copy and paste
 
 
 def _engine() -> Engine:
-    return make_engine(get_settings())
+    """The engine of an existing ledger (a missing SQLite file is one line, not a new file)."""
+    return make_engine(require_ledger(get_settings()))
 
 
 def _keyring(engine: Engine, settings: Settings) -> KeyRing:
@@ -90,14 +94,21 @@ def grant_service_role_command(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option()] = None,
-    port: Annotated[int | None, typer.Option()] = None,
-    workers: Annotated[int | None, typer.Option()] = None,
+    host: Annotated[
+        str | None, typer.Option(help="The address to listen on (LEDGER_HOST; 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="The port (LEDGER_PORT; 8000).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Service processes (LEDGER_WORKERS; 1). PostgreSQL for more than one."),
+    ] = None,
 ) -> None:
-    """Migrate, load the seed into an empty ledger, print a first admin key, and serve."""
+    """Migrate (unless LEDGER_MIGRATE_ON_START=false), load the seed into an empty ledger,
+    print a first admin key, and serve."""
     settings = get_settings()
     engine = make_engine(settings)
-    upgrade_to_head(engine)
+    if settings.migrate_on_start:
+        upgrade_to_head(engine)
     if settings.load_seed and _log_is_empty(engine):
         ledger = build_ledger(settings)
         count = import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
@@ -137,7 +148,7 @@ def import_file(
     correct or retract it. A line identical to an earlier one (the same JSON object)
     is imported once and reported ("line 14 is identical to line 3: sent once").
     """
-    ledger = build_ledger(without_statement_timeout(get_settings()))
+    ledger = build_ledger(without_statement_timeout(require_ledger(get_settings())))
     try:
         lines, identical = first_copies(parse_lines(file.read_text(encoding="utf-8").splitlines()))
         for repeat in identical:
@@ -168,7 +179,7 @@ def rebuild(
     ] = False,
 ) -> None:
     """Recompute every derived view from the log (or, with --check, name any difference)."""
-    ledger = build_ledger(without_statement_timeout(get_settings()))
+    ledger = build_ledger(without_statement_timeout(require_ledger(get_settings())))
     rules = derived_table_rules()
     plan = ReplayPlan.of(ledger.settings)
     if check:
@@ -180,7 +191,14 @@ def rebuild(
             raise typer.Exit(1)
         console.print(f"views match a rebuild of {report.events} events")
         return
-    report = rebuild_projections(ledger.engine, rules, plan)
+    with Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("rebuilding", total=None)
+        report = rebuild_projections(
+            ledger.engine,
+            rules,
+            plan,
+            progress=lambda done, head: progress.update(task, completed=done, total=head),
+        )
     console.print(
         f"rebuilt from {report.events} events in {report.seconds:.2f} s "
         f"({report.events_per_second:,.0f} events/s)"
@@ -203,8 +221,12 @@ def verify(
 ) -> None:
     """Recompute the hash chain; name the first broken position."""
     kept = _read_checkpoint(checkpoint) if checkpoint is not None else None
-    with make_engine(without_statement_timeout(get_settings())).connect() as conn:
-        report = verify_chain(conn)
+    engine = make_engine(without_statement_timeout(require_ledger(get_settings())))
+    with engine.connect() as conn, Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("verifying", total=None)
+        report = verify_chain(
+            conn, lambda done, head: progress.update(task, completed=done, total=head)
+        )
         against = check_checkpoint(conn, kept) if kept is not None else None
     if not report.ok:
         errors.print(
@@ -239,7 +261,7 @@ def checkpoint_command(
 ) -> None:
     """Print a signed checkpoint of the log as JSON: keep it outside the ledger, and check
     the log against it later with `labor-ledger verify --checkpoint FILE`."""
-    settings = get_settings()
+    settings = require_ledger(get_settings())
     engine = make_engine(settings)
     signer = CheckpointSigner.from_secret(ensure_secret(engine, settings.secret_key))
     try:
@@ -280,10 +302,21 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list() -> None:
-    """Every key; never the tokens."""
+def keys_list(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per key, a line each.")
+    ] = False,
+) -> None:
+    """Every key, with its whole id and name (to copy into `keys revoke`); never the tokens."""
+    keys = _keyring(_engine(), get_settings()).list()
+    if as_json:
+        for key in keys:
+            sys.stdout.write(json.dumps(_key_json(key), ensure_ascii=False) + "\n")
+        return
     table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
-    for key in _keyring(_engine(), get_settings()).list():
+    for column in table.columns[:2]:
+        column.no_wrap, column.overflow = True, "ignore"  # whole, to copy and paste
+    for key in keys:
         table.add_row(
             str(key.id),
             key.name,
@@ -293,7 +326,23 @@ def keys_list() -> None:
             f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "",
             f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
         )
-    console.print(table)
+    Console(width=max(console.width, 200)).print(table)
+
+
+def _key_json(key: ApiKey) -> dict[str, object]:
+    def moment(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": str(key.id),
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": sorted(key.scopes),
+        "created_at": moment(key.created_at),
+        "expires_at": moment(key.expires_at),
+        "last_used_at": moment(key.last_used_at),
+        "revoked_at": moment(key.revoked_at),
+    }
 
 
 @keys_app.command("revoke")
@@ -308,5 +357,15 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="The key's id or name.")
     console.print(f"revoked {found.name}")
 
 
+def main() -> None:
+    """The `labor-ledger` command."""
+    run_explained(app, _database_url_as_set)
+
+
+def _database_url_as_set() -> str:
+    default = str(Settings.model_fields["database_url"].default)
+    return os.environ.get("LEDGER_DATABASE_URL", default)
+
+
 if __name__ == "__main__":
-    sys.exit(app())
+    main()

@@ -26,6 +26,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from service.cli.failures import require_ledger
 from service.cli.pusher import DEFAULT_BATCH, Pusher, PushStopped, read_bodies
 from service.db.engine import make_engine, without_statement_timeout
 from service.domain.events import MAX_BATCH
@@ -38,7 +39,7 @@ from service.log.verify import verify_chain
 from service.settings import get_settings
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one line each, to copy and paste
 
 
 class EventsPerSecond(ProgressColumn):
@@ -112,7 +113,7 @@ def export(
     """Write the log to standard output as JSON Lines: `labor-ledger export > log.jsonl`.
 
     Each event in its whole envelope, in position order; `restore` loads it back."""
-    engine = make_engine(without_statement_timeout(get_settings()))
+    engine = make_engine(without_statement_timeout(require_ledger(get_settings())))
     out = sys.stdout
     for line in export_lines(engine, after):
         out.write(line)
@@ -127,9 +128,12 @@ def restore_command(
 
     The same positions, ids, hashes, times and authors. The hash chain is checked
     link by link; a broken chain or a non-empty ledger is refused, nothing written."""
-    ledger = build_ledger(without_statement_timeout(get_settings()))
+    ledger = build_ledger(without_statement_timeout(require_ledger(get_settings())))
     with file.open(encoding="utf-8") as counting:
         total = sum(1 for line in counting if line.strip())
+    if total == 0:
+        errors.print(f"[red]{file} holds no events: nothing to restore[/red]")
+        raise typer.Exit(2)
     try:
         with file.open(encoding="utf-8") as lines, _progress() as progress:
             task = progress.add_task("restoring", total=total)

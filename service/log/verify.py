@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
@@ -31,7 +32,11 @@ class _Chunk:
     """The first row after `events` that is no longer a valid event (altered in place)."""
 
 
-def verify_chain(conn: Connection) -> ChainReport:
+def verify_chain(
+    conn: Connection, progress: Callable[[int, int], None] | None = None
+) -> ChainReport:
+    """The first break of the chain up to the head, if any. `progress(checked, head)` is
+    told after each chunk (the CLI draws a bar with it)."""
     # Verify up to the head as it is now: the head row and the events it covers commit
     # together, so events appended while we read are simply not part of this check.
     head = read_head(conn)
@@ -53,6 +58,8 @@ def verify_chain(conn: Connection) -> ChainReport:
                 expected_position + 1,
                 checked + 1,
             )
+        if progress is not None:
+            progress(checked, head.position)
         if chunk.unreadable_position is not None:
             problem = (
                 "the stored event is not a valid event any more"

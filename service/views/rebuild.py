@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,7 +66,13 @@ class RebuildReport:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-def _replay(conn: Connection, rules: Sequence[AppendRules], head: int, plan: ReplayPlan) -> int:
+def _replay(
+    conn: Connection,
+    rules: Sequence[AppendRules],
+    head: int,
+    plan: ReplayPlan,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     replayed, analyzed_at = 0, 0
     deferred = [
         index
@@ -84,6 +90,8 @@ def _replay(conn: Connection, rules: Sequence[AppendRules], head: int, plan: Rep
         for chunk in chunks:
             chunk.apply(conn, rules)
             replayed += chunk.events
+            if progress is not None:
+                progress(chunk.events)
             if replayed >= 4 * analyzed_at:
                 _analyze(conn)
                 analyzed_at = replayed
@@ -152,16 +160,28 @@ def _analyze(conn: Connection) -> None:
 
 
 def rebuild_projections(
-    engine: Engine, rules: Sequence[AppendRules], plan: ReplayPlan = ReplayPlan()
+    engine: Engine,
+    rules: Sequence[AppendRules],
+    plan: ReplayPlan = ReplayPlan(),
+    progress: Callable[[int, int], None] | None = None,
 ) -> RebuildReport:
     """Replace the derived tables by a replay of the log, holding off appends meanwhile.
     It moves the views' generation on in the same transaction: every running process
-    computes its next view afresh, though the log's head has not moved."""
+    computes its next view afresh, though the log's head has not moved. `progress(events,
+    head)` is told after each chunk replayed."""
     started = time.perf_counter()
     writer = engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
     with writer as conn, conn.begin():
         head = lock_head(conn)
-        count = _replay(conn, rules, head.position, plan)
+        done = 0
+
+        def replayed(events: int) -> None:
+            nonlocal done
+            done += events
+            if progress is not None:
+                progress(done, head.position)
+
+        count = _replay(conn, rules, head.position, plan, replayed)
         bump_views_generation(conn)
     backend(engine).after_rewrite(engine)
     return RebuildReport(count, time.perf_counter() - started)
