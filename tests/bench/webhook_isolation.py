@@ -15,11 +15,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -29,34 +26,8 @@ from service.follow.delivery import BackgroundDelivery, DeliveryPolicy, Delivery
 from service.ledger import build_ledger
 from service.settings import Settings
 from tests.factories import source_body
+from tests.follow.servers import Receiver
 from tests.follow.test_isolation import HangingReceiver
-
-
-class TimedReceiver:
-    """Answers 200 at once and notes when each event arrived."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-        arrived = self.arrived
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                arrived.setdefault(self.headers["webhook-id"], time.monotonic())
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def run(events: int, hanging_count: int, workdir: Path) -> list[float]:
@@ -70,7 +41,7 @@ def run(events: int, hanging_count: int, workdir: Path) -> list[float]:
         webhooks_allow_private_targets=True,
     )
     ledger = build_ledger(settings)
-    healthy = TimedReceiver()
+    healthy = Receiver()
     hanging = [HangingReceiver() for _ in range(hanging_count)]
     _, admin_token = ledger.keys.create("bench-admin", {Scope.admin})
     _, writer_token = ledger.keys.create("bench-desk", {Scope.events_write})
@@ -90,7 +61,7 @@ def run(events: int, hanging_count: int, workdir: Path) -> list[float]:
                 recorded[response.json()["events"][0]["id"]] = time.monotonic()
                 time.sleep(0.2)
             deadline = time.monotonic() + 30
-            while len(healthy.arrived) < events and time.monotonic() < deadline:
+            while len(arrivals(healthy)) < events and time.monotonic() < deadline:
                 time.sleep(0.05)
     finally:
         for h in hanging:
@@ -98,10 +69,18 @@ def run(events: int, hanging_count: int, workdir: Path) -> list[float]:
         delivery.stop(timeout=30)
         healthy.close()
         ledger.engine.dispose()
-    missing = events - len(healthy.arrived)
-    if missing:
+    arrived = arrivals(healthy)
+    if missing := events - len(arrived):
         print(f"  {missing} events never reached the healthy receiver within 30 s")
-    return sorted(healthy.arrived[i] - recorded[i] for i in recorded if i in healthy.arrived)
+    return sorted(arrived[i] - recorded[i] for i in recorded if i in arrived)
+
+
+def arrivals(receiver: Receiver) -> dict[str, float]:
+    """When each event first reached the receiver."""
+    first: dict[str, float] = {}
+    for delivery in receiver.received():
+        first.setdefault(delivery.event_id, delivery.received_at)
+    return first
 
 
 def summary(latencies: list[float]) -> str:

@@ -230,6 +230,8 @@ class Delivery:
     position: int
     signature: str
     body: bytes
+    received_at: float = field(default_factory=time.monotonic)
+    """When the receiver had read it (`time.monotonic()`)."""
 
 
 class Receiver:
