@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 
 from service.api.body_guard import GuardRequestBodies
+from service.api.compression import compress_answers
 from service.api.cors import allow_cross_origin
 from service.api.docs import mount_docs
 from service.api.health import router as health_router
@@ -138,5 +139,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.add_middleware(GuardRequestBodies)  # inside BodySizeLimit, which bounds what it reads
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RepeatedReads)  # a repeated read skips everything inside it
+    compress_answers(app)  # outside the pipeline, whose gzipped views it passes through
     allow_cross_origin(app, settings.cors_allow_origins)  # preflights answered, not routed
     return app

@@ -38,8 +38,9 @@ class Forms(Generic[View]):
     json: Callable[[Connection, int, int], bytes] | None = None
     """`json(conn, position, head)`: exactly `compute(…).model_dump_json()`, made without
     the model (a large view's rows kept as JSON; a test holds the two paths equal)."""
-    gzip: bool = False
-    """Keep a gzip copy (views that run to megabytes)."""
+    gzip: bool = True
+    """Keep a gzip copy beside the bytes (of a view of 1 KiB or more), made once for every
+    reader that takes gzip: the compression middleware would make it again per request."""
     unavailable: Mapping[str, str] = field(default_factory=dict)
     """Why a form is not offered for this question, by format name (the 406 says it)."""
 

@@ -121,7 +121,12 @@ class Rendered:
 
 
 def accepts_gzip(request: Request) -> bool:
-    for coding in request.headers.get("accept-encoding", "").split(","):
+    return gzip_accepted(request.headers.get("accept-encoding", ""))
+
+
+def gzip_accepted(accept_encoding: str) -> bool:
+    """Whether an `Accept-Encoding` takes gzip (`gzip;q=0` refuses it)."""
+    for coding in accept_encoding.split(","):
         name, _, params = coding.partition(";")
         if name.strip().lower() in ("gzip", "*"):
             weight = params.strip().removeprefix("q=").strip()
