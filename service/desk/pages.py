@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -19,7 +20,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Connection
 from starlette.requests import Request
 
+from service.api.csv_cells import safe_row
 from service.api.deps import LedgerDep
+from service.api.serving.representations import Rendered, accepts_gzip
 from service.desk.answer import TABLE_COLUMNS, Answer, answer, geojson
 from service.desk.charts import map_chart, timeline_chart
 from service.desk.describe import describe_event, kind_of, quote_of
@@ -67,11 +70,37 @@ def _pinned(conn: Connection, travel: TimeTravel) -> Pin:
 
 
 def _serve(request: Request, ledger: Ledger, page: Page) -> Response:
-    """Read the time axes, pin the position, build the page; bad input is a 422 page."""
+    """Read the time axes, pin the position, build the page; bad input is a 422 page.
+
+    A page is kept, as the JSON views are, for the head it was made at (and the day and
+    address it names in its "cite this" line): read again before anything is recorded,
+    it is sent as made."""
     try:
         travel = read_time_travel(_params(request))
         with ledger.engine.connect() as conn:
-            return page(conn, _pinned(conn, travel), travel)
+            pin = _pinned(conn, travel)
+            key = (
+                "desk",
+                str(request.url),
+                pin.position,
+                pin.head,
+                datetime.now(UTC).date(),
+            )
+            kept: Rendered | None = ledger.views.get(key)
+            if kept is not None:
+                return _sent(kept, request)
+            made = page(conn, pin, travel)
+        if made.status_code == 200 and not isinstance(made, RedirectResponse):
+            headers = tuple(
+                (name, value)
+                for name, value in made.headers.items()
+                if name.lower() == "content-disposition"
+            )
+            kept = Rendered(bytes(made.body), made.media_type or "text/html", headers)
+            kept = kept.compressed()
+            ledger.views.put(key, kept)
+            return _sent(kept, request)
+        return made
     except DeskInputError as error:
         return render_page(
             request,
@@ -82,6 +111,15 @@ def _serve(request: Request, ledger: Ledger, page: Page) -> Response:
             error=error,
             countries=country_names(ledger.gazetteer),
         )
+
+
+def _sent(kept: Rendered, request: Request) -> Response:
+    """A page as kept: gzipped for a reader that takes it (the map runs to 150 kB)."""
+    headers = {**dict(kept.headers), "Vary": "Accept-Encoding"}
+    if kept.gzipped is not None and accepts_gzip(request):
+        headers["Content-Encoding"] = "gzip"
+        return Response(kept.gzipped, media_type=kept.media_type, headers=headers)
+    return Response(kept.content, media_type=kept.media_type, headers=headers)
 
 
 def _answer(
@@ -122,7 +160,7 @@ def answer_csv(request: Request, ledger: LedgerDep) -> Response:
         out = io.StringIO()
         table = csv.DictWriter(out, fieldnames=TABLE_COLUMNS, lineterminator="\n")
         table.writeheader()
-        table.writerows(found.table())
+        table.writerows(safe_row(row) for row in found.table())
         return _download(out.getvalue(), "text/csv; charset=utf-8", "answer.csv", pin)
 
     return _serve(request, ledger, page)
