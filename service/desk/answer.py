@@ -8,7 +8,8 @@ and one read of the reports behind them: the words are made from those rows alon
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection
@@ -115,42 +116,36 @@ def answer(
     head: int,
 ) -> Answer:
     """The question answered at `query.position` (with `query.as_of`)."""
-    code = question.country.code if question.country else None
-    scoped = DeploymentQuery(
-        position=query.position,
-        as_of=query.as_of,
-        period_from=question.period_from,
-        period_to=question.period_to,
-        countries=frozenset({code}) if code else None,
-        affiliation=question.affiliation,
-    )
-    totals = deployments_view(conn, gazetteer, _grouped(scoped, ("country",)), head, folds).rows
+    scoped = asked(question, query.group_by, query.position, query.as_of)
+    totals = deployments_view(conn, gazetteer, replace(scoped, group_by=("country",)), head, folds)
     by_city = deployments_view(
-        conn, gazetteer, _grouped(scoped, ("place", "affiliation")), head, folds
-    ).rows
-    scope = {"country": code} if code else {}
+        conn, gazetteer, replace(scoped, group_by=("place", "affiliation")), head, folds
+    )
+    scope = {"country": question.country.code} if question.country else {}
     if question.affiliation:
         scope["affiliation"] = question.affiliation
     evidence = gather_evidence(conn, scoped, scope)
-    where = f"to {question.country.name}" if question.country else "abroad"
-    cities = [_city(row, gazetteer, evidence) for row in by_city]
+    cities = [_city(row, gazetteer, evidence) for row in by_city.rows]
     sentences = [
         sentence
-        for total in totals
+        for total in totals.rows
         for sentence in _sentences(total, gazetteer, evidence, question)
-    ] or [_nothing_reported(where, question)]
-    return Answer(question, where, totals, sentences, cities, evidence)
+    ] or [_nothing_reported(question.where, question)]
+    return Answer(question, question.where, totals.rows, sentences, cities, evidence)
 
 
-def _grouped(query: DeploymentQuery, group_by: tuple[str, ...]) -> DeploymentQuery:
+def asked(
+    question: Question, group_by: tuple[str, ...], position: int, as_of: date | None
+) -> DeploymentQuery:
+    """The deployments view's question for the desk's: its country, period, affiliation."""
     return DeploymentQuery(
         group_by=group_by,
-        position=query.position,
-        as_of=query.as_of,
-        period_from=query.period_from,
-        period_to=query.period_to,
-        countries=query.countries,
-        affiliation=query.affiliation,
+        position=position,
+        as_of=as_of,
+        period_from=question.period_from,
+        period_to=question.period_to,
+        countries=frozenset({question.country.code}) if question.country else None,
+        affiliation=question.affiliation,
     )
 
 

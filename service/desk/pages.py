@@ -23,7 +23,7 @@ from starlette.requests import Request
 from service.api.csv_cells import safe_row
 from service.api.deps import LedgerDep
 from service.api.serving.representations import Rendered, accepts_gzip
-from service.desk.answer import TABLE_COLUMNS, Answer, answer, geojson
+from service.desk.answer import TABLE_COLUMNS, Answer, answer, asked, geojson
 from service.desk.charts import map_chart, timeline_chart
 from service.desk.describe import describe_event, kind_of, quote_of
 from service.desk.evidence import sources_at
@@ -248,22 +248,12 @@ def map_page(request: Request, ledger: LedgerDep) -> Response:
 
     def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
         question = read_question(_params(request), ledger.gazetteer)
-        code = question.country.code if question.country else None
-        query = DeploymentQuery(
-            group_by=("place",),
-            position=pin.position,
-            as_of=travel.as_of,
-            period_from=question.period_from,
-            period_to=question.period_to,
-            countries=frozenset({code}) if code else None,
-            affiliation=question.affiliation,
-        )
+        query = asked(question, ("place",), pin.position, travel.as_of)
         view = deployments_view(conn, ledger.gazetteer, query, pin.head, ledger.folds)
-        where = f"to {question.country.name}" if question.country else "abroad"
         return render_page(
             request,
             "map.html",
-            f"Where workers were reported sent {where} {question.period_words}",
+            f"Where workers were reported sent {question.where} {question.period_words}",
             pin,
             view=view,
             chart=map_chart(view.rows),

@@ -64,6 +64,11 @@ class Question:
     period_words: str
     """How the answer names the period: "in 2023", "from 2023-01-01 to 2023-06-30"."""
 
+    @property
+    def where(self) -> str:
+        """ "to Russia", or "abroad" for no country."""
+        return f"to {self.country.name}" if self.country else "abroad"
+
 
 def text_field(params: dict[str, str], name: str) -> str | None:
     value = params.get(name, "").strip()
