@@ -110,6 +110,54 @@ def test_a_healthy_subscriber_gets_each_event_while_hanging_receivers_are_still_
         delivery.stop(timeout=30)
 
 
+class TricklingReceiver:
+    """Answers one byte of a header at a time, a byte every 0.2 s, for two minutes:
+    never slow enough for a read to time out, never done."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        connection, _ = self.listener.accept()
+        with connection:
+            connection.recv(65536)
+            reply = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"z" * 600
+            for byte in reply:
+                if self.stop.wait(0.2):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:  # the worker hung up: done
+                    return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_attempts_deadline(
+    ledger: Ledger, client: TestClient, admin: dict[str, str], writer: dict[str, str]
+) -> None:
+    """Each read gets a byte in time, so only the attempt's total deadline ends it."""
+    trickling = TricklingReceiver()
+    webhook_id = subscribe(client, admin, trickling.url)
+    client.post("/v1/events", json=source_body(), headers=writer)
+    policy = DeliveryPolicy(timeout_seconds=1, allow_private_targets=True, secret_key=TEST_SECRET)
+    worker = DeliveryWorker(ledger.engine, policy)
+    try:
+        assert worker.run_pending() == 1
+    finally:
+        worker.close()
+        trickling.close()
+
+    status = client.get(f"/v1/admin/webhooks/{webhook_id}", headers=admin).json()
+    assert status["last_error"] == "timed out: ReadTimeout"
+    assert (status["pending_deliveries"], status["failures"]) == (1, 1)
+
+
 HEALTHY = "https://healthy.example.org/hook"
 FAILING = "https://failing.example.org/hook"
 
