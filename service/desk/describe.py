@@ -9,12 +9,14 @@ from pydantic import ValidationError
 
 from service.domain.envelope import RecordedEvent
 from service.domain.payloads import (
+    EntriesRecorded,
     FactCorrected,
     FxRateReported,
     Payload,
     RemittanceQuotaReported,
     SourceRecorded,
     StatementIssued,
+    WageReported,
     WorkersDispatched,
     WorkersRepatriated,
     WorkforceEstimated,
@@ -68,6 +70,15 @@ def describe(payload: Payload) -> str:
         speaker = payload.speaker
         who = speaker.name or speaker.role or speaker.organisation or "an official"
         return f"{who}: “{payload.quote}”"
+    if isinstance(payload, EntriesRecorded):
+        total = f"{payload.total.text} " if payload.total else ""
+        return (
+            f"{total}arrivals from {payload.origin_country} into "
+            f"{payload.destination_country} counted by {payload.publisher}"
+        )
+    if isinstance(payload, WageReported):
+        money = payload.amount
+        return f"{money.currency} {money.amount:,} per {payload.per.value}, {payload.basis.value}"
     if isinstance(payload, SourceRecorded):
         return f"{payload.outlet}: {payload.title or payload.source_id}"
     return type(payload).__name__

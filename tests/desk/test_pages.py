@@ -416,3 +416,12 @@ def test_entries_and_wages_have_pages_of_their_own(
     assert "USD 500.00" in wages or "USD 500" in wages
     answer = text(main(client.get("/", params=RUSSIA_2023).text))
     assert "13,221" not in answer  # arrivals are never counted as workers sent
+    source = text(
+        main(
+            client.get(
+                "/sources/" + examples[EventType.wage_reported].body["provenance"]["source_id"]
+            ).text
+        )
+    )
+    assert "13,221 arrivals from KP into RU counted by FSB border service" in source
+    assert "USD 500 per month, promised" in source
