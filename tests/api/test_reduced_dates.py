@@ -324,3 +324,19 @@ def test_a_period_bound_of_no_known_form_is_a_422_naming_it(
     problem = refused(client, sourced, dispatch_body(destinations=["Moscow"], period=period))
     error = problem["errors"][0]
     assert (error["pointer"], says in error["message"]) == (pointer, True)
+
+
+def test_the_events_behind_a_row_on_a_date_include_a_stock_of_unknown_date_by_then(
+    client: TestClient, sourced: Headers
+) -> None:
+    # given a stock with no date, of a source published on 2023-06-15
+    event_id = post(client, sourced, stock(1000, None))["events"][0]["id"]
+
+    def behind(as_of: str) -> list[str]:
+        params = {"country": "RU", "as_of": as_of}
+        events = client.get("/v1/deployments/events", params=params).json()["events"]
+        return [e["id"] for e in events]
+
+    # then it is behind Russia's row from the day it counts from, and not before
+    assert behind("2023-06-15") == [event_id]
+    assert behind("2023-06-14") == []

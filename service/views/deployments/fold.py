@@ -722,10 +722,19 @@ def facts_behind(
 ) -> list[int]:
     """Positions of the events behind one group: its facts' current versions, the first
     `limit` after position `after` (a page)."""
+    # a flow is dated by its period's start; a stock by the first day it counts from
+    first, _ = stock_interval(conn)
+    stock_dates = [
+        *([first <= query.as_of] if query.as_of is not None else []),
+        *([first >= query.period_from] if query.period_from is not None else []),
+        *([first <= query.period_to] if query.period_to is not None else []),
+    ]
     conditions = [
         FLOWS.c.position > after,
-        FLOWS.c.kind.in_((*FOLDED_KINDS, "estimate")),
-        *_time_filters(query),
+        or_(
+            and_(FLOWS.c.kind.in_(FOLDED_KINDS), *_time_filters(query)),
+            and_(IS_STOCK, visible(query.position), *stock_dates),
+        ),
         *[_COLUMN[name] == value for name, value in key.items()],
     ]
     rows = conn.execute(
