@@ -137,6 +137,22 @@ def answer_page(request: Request, ledger: LedgerDep) -> Response:
 
     def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
         question, found = _answer(request, ledger, conn, pin, travel)
+        # Beside the answer, never in it: arrivals counted at a border, pay reported.
+        code = question.country.code if question.country else None
+        arrivals = entries_view(
+            conn,
+            EntriesQuery(
+                country=code,
+                period_from=question.period_from,
+                period_to=question.period_to,
+                as_of=travel.as_of,
+            ),
+            pin.position,
+            pin.head,
+        )
+        wages = wages_view(
+            conn, WagesQuery(country=code, as_of=travel.as_of), pin.position, pin.head
+        )
         return render_page(
             request,
             "answer.html",
@@ -145,6 +161,9 @@ def answer_page(request: Request, ledger: LedgerDep) -> Response:
             answer=found,
             question=question,
             columns=TABLE_COLUMNS,
+            arrivals=arrivals,
+            wages=wages,
+            country_name=lambda code: _country_name(ledger, code),
             countries=country_names(ledger.gazetteer),
         )
 

@@ -415,7 +415,11 @@ def test_entries_and_wages_have_pages_of_their_own(
     assert "promised USD 500 per month" in wages
     assert "USD 500.00" in wages or "USD 500" in wages
     answer = text(main(client.get("/", params=RUSSIA_2023).text))
-    assert "13,221" not in answer  # arrivals are never counted as workers sent
+    counted = answer.split("Also reported, never counted as workers sent")[0]
+    assert "13,221" not in counted  # arrivals are never counted as workers sent
+    beside = answer.split("Also reported, never counted as workers sent")[1]
+    assert "FSB border service: 13,221 arrivals from North Korea into Russia" in beside
+    assert "promised: USD 500 per month" in beside
     source = text(
         main(
             client.get(
