@@ -194,7 +194,7 @@ def test_as_of_before_the_reports_period_leaves_them_out(
     ],
 )
 def test_a_field_that_cannot_be_read_is_a_422_page_naming_it(
-    client: TestClient, seeded: Ledger, path: str, params: dict[str, str], field: str
+    client: TestClient, path: str, params: dict[str, str], field: str
 ) -> None:
     page = client.get(path, params=params)
 
@@ -350,9 +350,7 @@ def test_a_retracted_fact_says_so_and_leaves_the_answer(
     "path",
     ["/sources/no-such-source", "/facts/01890000-0000-7000-8000-000000000000"],
 )
-def test_what_was_never_recorded_is_a_404_page(
-    client: TestClient, seeded: Ledger, path: str
-) -> None:
+def test_what_was_never_recorded_is_a_404_page(client: TestClient, path: str) -> None:
     page = client.get(path)
 
     assert page.status_code == 404
