@@ -107,6 +107,7 @@ PAYLOAD_VERSIONS: dict[EventType, int] = {
     EventType.workers_repatriated: 2,
     EventType.workforce_estimated: 2,
     EventType.remittance_quota_reported: 2,
+    EventType.statement_issued: 2,
 }
 """The current schema version of each payload type that has had more than one (every
 other type is at version 1). New events are recorded in it; `readers.py` upcasts older
@@ -184,7 +185,8 @@ def _v1_fields_only(
     event: WorkersDispatchedIn
     | WorkersRepatriatedIn
     | WorkforceEstimatedIn
-    | RemittanceQuotaReportedIn,
+    | RemittanceQuotaReportedIn
+    | StatementIssuedIn,
     v2_fields: tuple[str, ...],
 ) -> None:
     """A body that says it is version 1 holds no field of version 2; it is then recorded
@@ -262,9 +264,23 @@ class FxRateReportedIn(EventInBase):
     data: FxRateReported
 
 
+STATEMENT_SCHEMA_VERSION_DESCRIPTION = (
+    "2, the current version (`claims`). A body without it is read as version 2; one that "
+    "says 1 is a version 1 body (no claims), recorded as the version 2 it means."
+)
+
+
 class StatementIssuedIn(EventInBase):
     type: Literal["statement.issued"]
+    schema_version: Literal[1, 2] = Field(  # type: ignore[assignment]
+        default=2, description=STATEMENT_SCHEMA_VERSION_DESCRIPTION
+    )
     data: StatementIssued
+
+    @model_validator(mode="after")
+    def _recorded_as_v2(self) -> StatementIssuedIn:
+        _v1_fields_only(self, ("claims",))
+        return self
 
 
 class FactCorroboratedIn(EventInBase):

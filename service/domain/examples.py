@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -290,14 +291,79 @@ def event_examples() -> dict[EventType, EventExample]:
     return {kind: found[kind] for kind in EventType}
 
 
+def statement_with_claims() -> EventExample:
+    """A statement as real reports give them: the speaker only a role and an
+    organisation, the date only a month, and the figures the officials stated."""
+    return _illustration(
+        "city officials: about 5,000 workers in Primorsky Krai, thousands more expected",
+        "Officials named only by their role and organisation, a statement dated only to the "
+        "month, and the figures they stated as `claims`: each listed with the statement and "
+        "beside `/v1/deployments` for its places, never counted as workers. It cites a "
+        f"second source ({ILLUSTRATION_SOURCE_ID!r}), which must be recorded first.",
+        {
+            "type": EventType.statement_issued.value,
+            "provenance": {
+                "source_id": ILLUSTRATION_SOURCE_ID,
+                "locator": "City officials said about 5,000 North Koreans work in the region "
+                "and that a few thousand more are expected this year.",
+                "reporting_basis": "official_statement",
+            },
+            "data": {
+                "speaker": {
+                    "role": "city officials",
+                    "country": "RU",
+                    "organisation": "Vladivostok city administration",
+                },
+                "issued_on": "2023-05",
+                "quote": "About 5,000 workers from the DPRK are employed in the region; a few "
+                "thousand more are expected this year.",
+                "language": "en",
+                "claims": [
+                    {
+                        "about": "present",
+                        "count": {
+                            "text": "about 5,000",
+                            "qualifier": "approximately",
+                            "number": 5000,
+                        },
+                        "places": [{"name": "Primorsky Krai"}],
+                        "quote": "About 5,000 workers from the DPRK are employed in the region",
+                    },
+                    {
+                        "about": "expected",
+                        "count": {"text": "a few thousand", "qualifier": "thousands"},
+                        "places": [{"name": "Primorsky Krai"}],
+                        "period": {
+                            "start": "2023-01-01",
+                            "end": "2023-12-31",
+                            "precision": "year",
+                            "text": "this year",
+                        },
+                        "quote": "a few thousand more are expected this year",
+                    },
+                ],
+            },
+        },
+    )
+
+
+MORE_EXAMPLES: dict[EventType, dict[str, Callable[[], EventExample]]] = {
+    EventType.statement_issued: {
+        "statement.issued (role only, with claims)": statement_with_claims,
+    },
+}
+"""Further examples of a type, shown in Swagger right after its first one."""
+
 DEFAULT_EXAMPLE_NAME = "source.recorded (illustration)"
 
 
 @cache
 def swagger_examples() -> dict[str, EventExample]:
     """Swagger's examples in order, by name: first (the default) the illustration source
-    a seeded ledger does not hold, then one per event type."""
-    return {
-        DEFAULT_EXAMPLE_NAME: illustration_source(),
-        **{kind.value: example for kind, example in event_examples().items()},
-    }
+    a seeded ledger does not hold, then one per event type, each followed by its
+    `MORE_EXAMPLES`."""
+    examples = {DEFAULT_EXAMPLE_NAME: illustration_source()}
+    for kind, example in event_examples().items():
+        examples[kind.value] = example
+        examples |= {name: make() for name, make in MORE_EXAMPLES.get(kind, {}).items()}
+    return examples

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, JsonValue, model_val
 from service.domain.counts import Count
 from service.domain.dates import ReportedDate
 from service.domain.errors import FieldValueError
-from service.domain.moments import ReportedDay, ReportedMoment
+from service.domain.moments import ReportedMoment
 from service.domain.money import CurrencyCode, Money
 from service.domain.period import Period
 from service.domain.places import CountryCode, Place
@@ -130,7 +130,9 @@ class SourceRecorded(Payload):
 
     source_id: SourceId
     outlet: Text
-    title: Text
+    title: Text | None = Field(
+        default=None, description="The headline; none for a source without one."
+    )
     url: HttpUrl | None = None
     published_on: ReportedDate | None = Field(
         default=None,
@@ -305,23 +307,91 @@ class FxRateReported(Payload):
 
 
 class Speaker(Payload):
-    name: Text
-    role: Text | None = None
+    """Who spoke, as the report names them: a person, or only a role or an organisation
+    ("city officials said"). At least one of `name`, `role` and `organisation`."""
+
+    name: Text | None = Field(default=None, examples=["Im Chon-il"])
+    role: Text | None = Field(default=None, examples=["Vice Foreign Minister", "city officials"])
     country: CountryCode | None = None
-    organisation: Text | None = None
+    organisation: Text | None = Field(default=None, examples=["Vladivostok city administration"])
+
+    @property
+    def named(self) -> bool:
+        """Does the report say who spoke at all (a name, a role or an organisation)?"""
+        return any(who is not None for who in (self.name, self.role, self.organisation))
+
+
+class ClaimSubject(StrEnum):
+    """What a figure an official states is about."""
+
+    dispatched = "dispatched"
+    """Workers sent (or arrived) over a period: "3,000 came this year"."""
+    present = "present"
+    """Workers there at a time, a stock: "about 5,000 work in the region"."""
+    repatriated = "repatriated"
+    """Workers sent home: "500 went home in March"."""
+    expected = "expected"
+    """Workers still to come: "a few thousand more are expected"."""
+    other = "other"
+    """Any other figure about the workers (applications, contracts, permits)."""
+
+
+class Claim(Payload):
+    """A figure an official states in a statement. Kept as the official's word: listed
+    with the statement and beside the deployments of its places, never counted in the
+    flows, the stocks or `estimated_present`."""
+
+    about: ClaimSubject = Field(
+        description="`dispatched`, `present` (a stock), `repatriated`, `expected` (still to "
+        "come) or `other`."
+    )
+    count: Count
+    places: list[Place] = Field(
+        min_length=1,
+        max_length=50,
+        description="The places the figure is about, resolved like a dispatch's destinations.",
+    )
+    period: Period | None = Field(
+        default=None, description="When the figure holds or held, where the official says."
+    )
+    affiliation: Affiliation = Affiliation.unknown
+    quote: Text = Field(
+        description="The claim in the official's words, verbatim.",
+        examples=["a few thousand more are expected"],
+    )
 
 
 class StatementIssued(Payload):
-    """An official statement, quoted verbatim."""
+    """An official statement, quoted verbatim, with the figures the official stated
+    (`claims`; schema version 2)."""
 
     speaker: Speaker
-    issued_on: ReportedDay
+    issued_on: ReportedDate | None = Field(
+        default=None,
+        description="When it was made, as precise as the report: a day `2023-04-25`, a "
+        "month `2023-04`, a quarter `2023-Q2` or a year `2023`; null (or left out) when "
+        "the report gives no date.",
+    )
     quote: LongText
     summary: LongText | None = None
     topics: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=30
     )
     language: LanguageTag
+    claims: list[Claim] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Figures the official stated, each with its places: shown with the "
+        "statement and beside the deployments, never counted as workers.",
+    )
+
+    @model_validator(mode="after")
+    def _someone_spoke(self) -> StatementIssued:
+        if not self.speaker.named:
+            raise FieldValueError(
+                "speaker", "name the speaker, or give their role or organisation (or both)"
+            )
+        return self
 
 
 class FactCorroborated(Payload):

@@ -16,7 +16,8 @@ Version 2 of `workers.dispatched` and `workers.repatriated` added a flow's `stat
 (DESIGN §1b) and its route (`via`), and on repatriations `sector` and `transport`: a
 stored version 1 flow happened (`completed`) and named no route. Version 2 of
 `workforce.estimated` and `remittance.quota_reported` added `sector`: a stored version 1
-stock or quota named none.
+stock or quota named none. Version 2 of `statement.issued` added the figures an official
+stated (`claims`): a stored version 1 statement stated none.
 """
 
 from __future__ import annotations
@@ -130,11 +131,17 @@ def sector_v1_to_v2(v1: Mapping[str, Any]) -> dict[str, Any]:
     return _filled(v1, {"sector": None})
 
 
+def statement_v1_to_v2(v1: Mapping[str, Any]) -> dict[str, Any]:
+    """A version 1 statement stated no figures."""
+    return _filled(v1, {"claims": []})
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     (EventType.workers_dispatched.value, 1): dispatched_v1_to_v2,
     (EventType.workers_repatriated.value, 1): repatriated_v1_to_v2,
     (EventType.workforce_estimated.value, 1): sector_v1_to_v2,
     (EventType.remittance_quota_reported.value, 1): sector_v1_to_v2,
+    (EventType.statement_issued.value, 1): statement_v1_to_v2,
 }
 """(type, from version) → the upcaster to the next version."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from service.domain.errors import AmbiguousPlace, UnknownPlace
@@ -69,10 +69,14 @@ def _label(place: GazetteerPlace) -> str:
     return f"{place.id} ({place.name}, {place.country}, {place.kind})"
 
 
+P = TypeVar("P", bound=Payload)
+
+
 def resolve_payload_places(
-    payload: Payload, gazetteer: Gazetteer, pointer: Sequence[str | int] = ()
-) -> Payload:
-    """A copy of `payload` with each `Place` field (or list of them) resolved."""
+    payload: P, gazetteer: Gazetteer, pointer: Sequence[str | int] = ()
+) -> P:
+    """A copy of `payload` with each `Place` field (or list of them) resolved, and so
+    each place of the payloads it holds in a list (a statement's `claims`)."""
     updates: dict[str, Any] = {}
     for name in type(payload).model_fields:
         value = getattr(payload, name)
@@ -81,5 +85,10 @@ def resolve_payload_places(
         elif isinstance(value, list) and value and isinstance(value[0], Place):
             updates[name] = [
                 resolve_place(p, gazetteer, (*pointer, name, i)) for i, p in enumerate(value)
+            ]
+        elif isinstance(value, list) and value and isinstance(value[0], Payload):
+            updates[name] = [
+                resolve_payload_places(part, gazetteer, (*pointer, name, i))
+                for i, part in enumerate(value)
             ]
     return payload.model_copy(update=updates) if updates else payload

@@ -181,7 +181,8 @@ BAD_INPUT = [
     (T.fx_rate_reported, without("data", "as_of"), "/data/as_of"),
     # statement.issued
     (T.statement_issued, without("data", "quote"), "/data/quote"),
-    (T.statement_issued, without("data", "speaker", "name"), "/data/speaker/name"),
+    (T.statement_issued, setting("data", "speaker", to={"country": "KP"}), "/data/speaker"),
+    (T.statement_issued, setting("data", "speaker", "name", to=""), "/data/speaker/name"),
     (T.statement_issued, setting("data", "speaker", "country", to="XX"), "/data/speaker/country"),
     (T.statement_issued, setting("data", "issued_on", to="Apr. 25"), "/data/issued_on"),
     # fact.corroborated

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from service.domain.events import PAYLOAD_VERSIONS, EventType
 from service.domain.examples import (
     DEFAULT_EXAMPLE_NAME,
+    MORE_EXAMPLES,
     PLACEHOLDER_TARGET_ID,
     event_examples,
     illustration_source,
@@ -130,7 +131,7 @@ def test_the_seed_reads_back_as_the_same_facts_in_file_order(
     for line, event in zip(lines, seeded, strict=True):
         assert event["type"] == line["type"]
         assert event["stream"] == f"source:{SOURCE}"
-        # recorded in its type's current version (2 for flows, stocks and quotas, ...)
+        # recorded in its type's current version (2 for flows and statements, ...)
         assert event["schema_version"] == PAYLOAD_VERSIONS.get(EventType(event["type"]), 1)
         assert_recorded_as_given(line["data"], event["data"], event["type"])
         assert_recorded_as_given(line["provenance"], event["provenance"], event["type"])
@@ -252,7 +253,11 @@ def test_swagger_shows_the_illustration_source_first_then_one_example_per_event_
     document = client.get("/openapi.json").json()
     content = document["paths"]["/v1/events"]["post"]["requestBody"]["content"]
     examples = content["application/json"]["examples"]
-    assert list(examples) == [DEFAULT_EXAMPLE_NAME, *(kind.value for kind in EventType)]
+    assert list(examples) == list(swagger_examples())
+    assert [name for name in examples if name in set(EventType)] == [
+        kind.value for kind in EventType
+    ]
+    assert next(iter(examples)) == DEFAULT_EXAMPLE_NAME
     for name, example in swagger_examples().items():
         assert examples[name]["value"] == example.body
         assert examples[name]["summary"] == example.summary
@@ -287,7 +292,8 @@ def test_every_example_is_accepted_by_the_ledger_after_the_seed(
     recorded = client.get("/v1/events", params={"type": "workers.dispatched"}).json()["events"]
     # when each example that the seed does not hold is posted, its target filled in with
     # the id the ledger gave the seed line it stands for
-    for kind, example in event_examples().items():
+    more = [make() for examples in MORE_EXAMPLES.values() for make in examples.values()]
+    for example in [*event_examples().values(), *more]:
         if example.from_seed:
             continue
         body = copy.deepcopy(example.body)
@@ -298,4 +304,4 @@ def test_every_example_is_accepted_by_the_ledger_after_the_seed(
             )
         response = client.post("/v1/events", json=body, headers=corrector)
         # then the ledger records it
-        assert response.status_code == 201, f"{kind.value}: {response.text}"
+        assert response.status_code == 201, f"{example.summary}: {response.text}"

@@ -139,9 +139,10 @@ def _fact_of(example: EventExample) -> dict[str, Any]:
 def _payload_places(fact: dict[str, Any]) -> set[str]:
     gazetteer = default_gazetteer()
     named: list[dict[str, Any]] = []
-    for field in PLACE_FIELDS:
-        value = fact.get(field)
-        named.extend(value if isinstance(value, list) else [value] if value else [])
+    for part in [fact, *fact.get("claims", [])]:  # a statement's claims name places too
+        for field in PLACE_FIELDS:
+            value = part.get(field)
+            named.extend(value if isinstance(value, list) else [value] if value else [])
     return {gazetteer.resolve(place["name"])[0].id for place in named}
 
 
@@ -198,3 +199,20 @@ def test_swaggers_default_example_records_a_source_the_seed_does_not_hold() -> N
         if not e.from_seed and e.body["provenance"]["source_id"] not in seed_sources
     }
     assert cited == {ILLUSTRATION_SOURCE_ID}
+
+
+def test_a_statement_example_shows_a_speaker_without_a_name_and_the_claims_stated() -> None:
+    examples = swagger_examples()
+    names = list(examples)
+    extra = "statement.issued (role only, with claims)"
+    # shown right after the seed's statement
+    assert names.index(extra) == names.index(EventType.statement_issued.value) + 1
+    example = examples[extra]
+    assert example.summary.startswith("Illustration: ")
+    data = example.body["data"]
+    assert "name" not in data["speaker"] and data["speaker"]["role"] == "city officials"
+    assert data["issued_on"] == "2023-05"
+    assert [claim["about"] for claim in data["claims"]] == ["present", "expected"]
+    event = EVENT.validate_python(example.body)
+    assert event.event_type is EventType.statement_issued
+    assert example.body["provenance"]["source_id"] == ILLUSTRATION_SOURCE_ID

@@ -31,6 +31,7 @@ from service.views.deployments.queries import (
     events_behind,
 )
 from service.views.deployments.timeline import Interval, TimelineRow, TimelineView, timeline_view
+from service.views.statements.claims import claims_beside
 
 router = APIRouter(prefix="/v1/deployments", tags=["deployments"])
 
@@ -151,6 +152,10 @@ async def deployments(
     Moscow and Saint Petersburg") adds only to each city's `max` and is listed under
     `shared`: no city gets an invented split. Grouped by country, it adds once, exactly.
 
+    Figures officials stated about these places ("about 5,000 work in the region", "a
+    few thousand more are expected") are listed under `claims`, with the speaker, the
+    date and the statement's event id: beside the rows, never counted in them.
+
     Ask how it looked on a past date with `as_of=2023-04-15`, and what the ledger knew
     then with `known_at=…` or `at_position=…`. Send `Accept: text/csv` for a table,
     `Accept: application/geo+json` (with `place` in `group_by`) for a map.
@@ -166,15 +171,17 @@ async def deployments(
         affiliation=affiliation.value if affiliation else None,
     )
 
+    # The officials' claims about these places are listed beside the rows, never in them.
     def compute(conn: Connection, position: int, head: int) -> DeploymentsView:
-        return deployments_view(
-            conn, ledger.gazetteer, replace(query, position=position), head, ledger.folds
-        )
+        at = replace(query, position=position)
+        claims = claims_beside(conn, at)
+        return deployments_view(conn, ledger.gazetteer, at, head, ledger.folds, claims)
 
     def json(conn: Connection, position: int, head: int) -> bytes:
         at = replace(query, position=position)
+        claims = claims_beside(conn, at)
         return deployments_json(
-            conn, ledger.gazetteer, at, head, ledger.folds, ledger.row_fragments
+            conn, ledger.gazetteer, at, head, ledger.folds, ledger.row_fragments, claims
         )
 
     forms = Forms(

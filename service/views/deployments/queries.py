@@ -8,6 +8,7 @@ row's JSON kept (`RowFragments`): byte for byte `deployments_view(…).model_dum
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from sqlalchemy import Connection
 from service.domain.dates import ReportedDate
 from service.domain.envelope import RecordedEvent
 from service.domain.intervals import Bounds
+from service.domain.payloads import Claim, Speaker
 from service.gazetteer import Gazetteer
 from service.log.read import read_events_at
 from service.views.deployments.fold import DeploymentGroup, DeploymentQuery, facts_behind
@@ -98,11 +100,27 @@ class DeploymentRow(BaseModel):
     events_url: str = Field(description="The events behind this row.")
 
 
+class StatedClaim(Claim):
+    """A figure an official stated about places of this view, with who said it and when:
+    the official's word beside the reported flows, never counted in them."""
+
+    statement_event_id: UUID = Field(description="The `statement.issued` event it is from.")
+    speaker: Speaker
+    issued_on: ReportedDate | None = Field(description="The statement's date; null if unknown.")
+    sources: list[str]
+
+
 class DeploymentsView(BaseModel):
     group_by: list[str]
     as_of: date | None
     position: int = Field(description="The log position this view reflects.")
     head: int = Field(description="The log's head position now.")
+    claims: list[StatedClaim] = Field(
+        description="Figures officials stated about the places of this view (within its "
+        "`country` or `place` filter, of its `affiliation`; all of them when none is given), "
+        "newest statement first: shown beside the rows, never summed into any flow, "
+        "`planned`, `net_flow` or `estimated_present`.",
+    )
     rows: list[DeploymentRow]
 
 
@@ -151,12 +169,18 @@ def _events_url(group: DeploymentGroup, position: int) -> str:
     return f"/v1/deployments/events?{params}&at_position={position}"
 
 
-def _view(query: DeploymentQuery, head: int, rows: list[DeploymentRow]) -> DeploymentsView:
+def _view(
+    query: DeploymentQuery,
+    head: int,
+    rows: list[DeploymentRow],
+    claims: Sequence[StatedClaim],
+) -> DeploymentsView:
     return DeploymentsView(
         group_by=list(query.group_by),
         as_of=query.as_of,
         position=query.position,
         head=head,
+        claims=list(claims),
         rows=rows,
     )
 
@@ -175,12 +199,15 @@ def deployments_view(
     query: DeploymentQuery,
     head: int,
     folds: IncrementalFolds,
+    claims: Sequence[StatedClaim] = (),
 ) -> DeploymentsView:
+    """The view; `claims` are listed beside its rows as given (`views/statements/claims.py`
+    chooses them: this read model does not read statements)."""
     rows = [
         _row(group, gazetteer, _events_url(group, query.position))
         for group in folded_groups(conn, query, folds)
     ]
-    return _view(query, head, rows)
+    return _view(query, head, rows, claims)
 
 
 def deployments_json(
@@ -190,6 +217,7 @@ def deployments_json(
     head: int,
     folds: IncrementalFolds,
     fragments: RowFragments,
+    claims: Sequence[StatedClaim] = (),
 ) -> bytes:
     """`deployments_view(…).model_dump_json()`, from the rows' JSON kept (`RowFragments`)."""
 
@@ -200,7 +228,7 @@ def deployments_json(
         fragments.row_json(group, _events_url(group, query.position), make_row)
         for group in folded_groups(conn, query, folds)
     ]
-    return with_rows(_view(query, head, []), rows)
+    return with_rows(_view(query, head, [], claims), rows)
 
 
 def events_behind(
