@@ -20,8 +20,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Connection
 from starlette.requests import Request
 
-from service.api.csv_cells import safe_row
 from service.api.deps import LedgerDep
+from service.api.serving.csv_cells import safe_row
 from service.api.serving.representations import Rendered, accepts_gzip
 from service.desk.answer import TABLE_COLUMNS, Answer, answer, asked, geojson
 from service.desk.charts import map_chart, timeline_chart

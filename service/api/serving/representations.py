@@ -23,7 +23,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from service.api.csv_cells import spreadsheet_safe
+from service.api.serving.csv_cells import spreadsheet_safe
 from service.api.serving.negotiation import CSV, GEOJSON, JSON
 from service.log.head import ViewHead
 
