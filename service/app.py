@@ -18,9 +18,11 @@ from service.api.cors import allow_cross_origin
 from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
+from service.api.logs import use_structlog
 from service.api.metrics import router as metrics_router
 from service.api.openapi_doc import install_openapi, operation_id
 from service.api.problems import install_problem_handlers
+from service.api.request_context import RequestContext
 from service.api.serving.repeated_reads import RepeatedReads
 from service.api.v1 import (
     admin,
@@ -141,4 +143,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.add_middleware(RepeatedReads)  # a repeated read skips everything inside it
     compress_answers(app)  # outside the pipeline, whose gzipped views it passes through
     allow_cross_origin(app, settings.cors_allow_origins)  # preflights answered, not routed
+    use_structlog()
+    app.add_middleware(RequestContext)  # outermost: every answer has an id and a log line
     return app

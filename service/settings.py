@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
         description='Origins whose browser apps may call the API, as JSON: `["*"]` (any, '
         "the default: keys travel as bearer tokens, never cookies) or e.g. "
         '`["https://desk.example.org"]`; `[]` turns cross-origin access off.',
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="`json`: one JSON object a line, each with the request id it was "
+        "written for (`labor-ledger serve`); `text` for reading in a terminal.",
     )
     # Following the log: the event stream and webhooks (service/follow).
     stream_heartbeat_seconds: float = Field(

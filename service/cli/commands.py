@@ -19,6 +19,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from service.access.keys import ApiKey, KeyNameTaken, KeyRing, Scope, ensure_secret
+from service.api.logs import configure_logging, log_config
 from service.cli.failures import require_ledger, run_explained
 from service.cli.follow import print_notice
 from service.cli.follow import register as register_follow_commands
@@ -106,6 +107,7 @@ def serve(
     """Migrate (unless LEDGER_MIGRATE_ON_START=false), load the seed into an empty ledger,
     print a first admin key, and serve."""
     settings = get_settings()
+    configure_logging(settings.log_format)  # the migration's lines too
     engine = make_engine(settings)
     if settings.migrate_on_start:
         upgrade_to_head(engine)
@@ -131,6 +133,7 @@ def serve(
         port=port or settings.port,
         workers=workers or settings.workers,
         log_level="info",
+        log_config=log_config(settings.log_format),  # applied in every worker
         # Event streams never end by themselves: without a limit, a shutdown waits
         # for every follower to hang up. Cut off, they reconnect with Last-Event-ID.
         timeout_graceful_shutdown=5,

@@ -1,0 +1,63 @@
+"""Every request has an id, and one log line when it is answered.
+
+The id is the client's `X-Request-ID` when it sent a sane one (a proxy's or a client's
+trace id: letters, digits and `._:-`, at most 128), else a new one; the answer carries
+it back in `X-Request-ID`, and every line logged while the request is served carries
+it as `request_id`, so one request's lines can be found among many workers'. The access
+line says method, path (without the query: it could carry anything), status and
+duration; never a header, so never a key.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "X-Request-ID"
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+access_log = structlog.get_logger("service.access")
+
+
+def request_id_of(headers: Headers) -> str:
+    given = headers.get(REQUEST_ID_HEADER, "")
+    return given if SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+class RequestContext:
+    """Outermost: the id is bound before anything else runs, the line written last."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(Headers(scope=scope))
+        started = time.perf_counter()
+        status = 500  # unless an answer starts: an exception escaped
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                access_log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
