@@ -238,7 +238,9 @@ def test_a_version_1_quota_or_stock_is_recorded_as_version_2_without_a_sector(
     assert response.json()["errors"][0]["pointer"] == "/schema_version"
 
 
-def test_a_stock_carries_its_sector(client: TestClient, sourced: Headers) -> None:
+def test_a_stock_carries_its_sector_into_the_estimates(
+    client: TestClient, sourced: Headers
+) -> None:
     stock = {
         "type": "workforce.estimated",
         "provenance": {"source_id": SOURCE_ID, "locator": "About 99 build in Vladivostok."},
@@ -252,6 +254,8 @@ def test_a_stock_carries_its_sector(client: TestClient, sourced: Headers) -> Non
     event = post(client, sourced, stock)
     shown = client.get(f"/v1/events/{event['id']}").json()
     assert (shown["schema_version"], shown["data"]["sector"]) == (2, "construction")
+    [estimate] = client.get("/v1/estimates").json()["estimates"]
+    assert estimate["sector"] == "construction"
 
 
 # --- refused input: a 422 naming the field ---------------------------------------------

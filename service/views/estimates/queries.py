@@ -40,6 +40,7 @@ class StockEstimate(BaseModel):
     place_name: str | None
     country: str
     affiliation: str
+    sector: str | None = Field(description="The sector, where the report gives one.")
     as_of: ReportedDate | None = Field(
         description="When the stock held, as reported (`2023-04-28`, `2023-04`, `2023-Q2`, "
         "`2023`); null if the report gives no date."
@@ -118,6 +119,7 @@ def estimates_view(
             place_name=stock.place.name or None,
             country=str(stock.place.country),
             affiliation=stock.affiliation.value,
+            sector=stock.sector,
             as_of=stock.as_of,
             counts_from=first,
             count=_as_stored(fact.data["count"]),
