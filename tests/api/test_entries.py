@@ -329,3 +329,34 @@ def test_a_bad_query_is_a_422_naming_the_parameter(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert field in response.text
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "end", "precision", "month_row"),
+    [
+        ({"start": "2023", "end": "2023"}, "2023-01-01", "2023-12-31", "year", "2023-01/2023-12"),
+        (
+            {"start": "2023-Q2", "end": "2023-Q2"},
+            "2023-04-01",
+            "2023-06-30",
+            "quarter",
+            "2023-04/2023-06",
+        ),
+        ({"end": "2023-05"}, None, "2023-05-31", "month", "../2023-05"),
+    ],
+)
+def test_a_statistic_takes_its_period_as_precise_as_published(
+    client: TestClient,
+    sourced: Headers,
+    period: dict[str, str],
+    start: str | None,
+    end: str,
+    precision: str,
+    month_row: str,
+) -> None:
+    post(client, sourced, entries_body(total=exact(100), period=period))
+    [entry] = entries(client)
+    assert (entry["period"]["start"], entry["period"]["end"]) == (start, end)
+    assert entry["period"]["precision"] == precision
+    # and the monthly timeline gives it one row of its own span, never split
+    assert [row["period"] for row in timeline(client)] == [month_row]
