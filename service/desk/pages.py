@@ -39,6 +39,7 @@ from service.desk.question import (
 )
 from service.desk.records import recorded_at
 from service.desk.rendering import ASSETS, ASSETS_URL, country_names, render_page
+from service.domain.envelope import RecordedEvent
 from service.domain.events import META_TYPES, EventType
 from service.ledger import Ledger
 from service.log.positions import resolve_position
@@ -347,7 +348,7 @@ def fact_page(request: Request, ledger: LedgerDep, event_id: UUID) -> Response:
         return render_page(
             request,
             "fact.html",
-            f"{kind_of(event.type).capitalize()}: {describe_event(event)}",
+            f"{kind_of(event.type).capitalize()}: {_fact_now(fact.event, fact.corrections)}",
             pin,
             fact=fact,
             cards=cards,
@@ -357,6 +358,13 @@ def fact_page(request: Request, ledger: LedgerDep, event_id: UUID) -> Response:
         )
 
     return _serve(request, ledger, page)
+
+
+def _fact_now(event: RecordedEvent, corrections: list[RecordedEvent]) -> str:
+    """A fact as it stands: by its latest correction, if any."""
+    if corrections:
+        return describe_event(corrections[-1], event.type)
+    return describe_event(event)
 
 
 def _not_found(request: Request, message: str, pin: Pin) -> Response:

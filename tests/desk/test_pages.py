@@ -322,6 +322,8 @@ def test_a_fact_page_tells_its_history(
     assert "corroborated by Yonhap" in words
     assert "Dozens of workers arrived in Vladivostok by train." in words
     assert "less than 100" in words  # as first recorded
+    assert "Counted between 81 and 99, best figure 90" in words
+    assert "Workers sent: about 90 sent to Vladivostok" in words  # the title: as it stands
     answer = text(main(client.get("/", params=RUSSIA_2023).text))
     assert "about 90" in answer and "(as corrected)" in answer
 
