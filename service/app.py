@@ -22,8 +22,10 @@ from service.api.logs import use_structlog
 from service.api.metrics import router as metrics_router
 from service.api.openapi_doc import install_openapi, operation_id
 from service.api.problems import install_problem_handlers
+from service.api.rate_limits import RateLimits, budgets_of
 from service.api.request_context import RequestContext
 from service.api.serving.repeated_reads import RepeatedReads
+from service.api.stream_slots import StreamSlots
 from service.api.v1 import (
     admin,
     audit,
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     )
     app.state.ledger = ledger or build_ledger(settings)
     app.state.log_watch = LogWatch(app.state.ledger.engine, settings.stream_poll_seconds)
+    app.state.stream_slots = StreamSlots(settings.streams_per_address, settings.streams_total)
     install_problem_handlers(app)
     for router in (
         stream.router,  # before events.router: "/v1/events/stream" is not an event id
@@ -142,6 +145,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RepeatedReads)  # a repeated read skips everything inside it
     compress_answers(app)  # outside the pipeline, whose gzipped views it passes through
+    if settings.rate_limits_enabled:  # outside the pipeline: a repeated read counts too
+        app.add_middleware(RateLimits, budgets=budgets_of(settings))
     allow_cross_origin(app, settings.cors_allow_origins)  # preflights answered, not routed
     use_structlog()
     app.add_middleware(RequestContext)  # outermost: every answer has an id and a log line

@@ -69,6 +69,30 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in `next` links, e.g. https://ledger.example.org."
     )
+    # Limits on what one client may ask (api/rate_limits.py, the event stream). Budgets
+    # are in `limits` notation and counted per process: with N workers, N times each.
+    rate_limits_enabled: bool = Field(
+        default=True, description="Count requests against the budgets below (429 beyond)."
+    )
+    rate_limit_reads: str = Field(
+        default="1200/minute",
+        description="Reads (GET, HEAD) per client address, and per key when one is sent.",
+    )
+    rate_limit_writes: str = Field(
+        default="300/minute",
+        description="Writes per client address, and per key (a batch of 1,000 events is one).",
+    )
+    rate_limit_failed_authentication: str = Field(
+        default="30/minute",
+        description="Answers of 401 per client address; beyond, requests from it that "
+        "need or present a key are refused until the window resets.",
+    )
+    streams_per_address: int = Field(
+        default=8, ge=1, description="Open event streams one client address may hold."
+    )
+    streams_total: int = Field(
+        default=500, ge=1, description="Open event streams this process holds in all."
+    )
     # The web: browsers on other origins.
     cors_allow_origins: list[str] = Field(
         default=["*"],

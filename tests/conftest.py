@@ -183,8 +183,10 @@ def database_url(databases: DatabaseFactory) -> Iterator[str]:
 def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
     """The test's settings; `@pytest.mark.settings(name=value, ...)` sets some of them."""
     marked = request.node.get_closest_marker("settings")
+    # Rate limits are off unless a test turns them on: the suite is one busy client.
+    chosen = {"rate_limits_enabled": False, **(marked.kwargs if marked else {})}
     return Settings(
-        **(marked.kwargs if marked else {}),
+        **chosen,
         database_url=database_url,
         migrate_on_start=False,
         load_seed=False,

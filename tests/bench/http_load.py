@@ -51,7 +51,9 @@ def served(factory: str, env: Mapping[str, str] | None = None) -> Iterator[str]:
         "--log-level",
         "warning",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
+    # A benchmark is one client asking as fast as it can: no rate limits.
+    unlimited = {"LEDGER_RATE_LIMITS_ENABLED": "false"}
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **unlimited, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from service.api.deps import LedgerDep
-from service.api.problems import problem_responses
+from service.api.problems import problem_response, problem_responses
+from service.api.stream_slots import RETRY_AFTER_SECONDS, Refusal, StreamSlots
 from service.api.v1.events import SCHEMA_PARAMETER
 from service.domain.events import EventType
 from service.follow.stream import StreamQuery, follow
@@ -29,6 +32,14 @@ _EXAMPLE = (
 
 class EventStreamResponse(StreamingResponse):
     media_type = "text/event-stream"
+    on_close: Callable[[], None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # however the stream ends: the client left, or the server stops
+            if self.on_close is not None:
+                self.on_close()
 
 
 def get_log_watch(request: Request) -> LogWatch:
@@ -46,7 +57,7 @@ def get_log_watch(request: Request) -> LogWatch:
             "position order, and a comment line when the log is quiet.",
             "content": {"text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE}},
         },
-        **problem_responses(422),
+        **problem_responses(422, 429, 503),
     },
 )
 async def stream(
@@ -69,7 +80,7 @@ async def stream(
             "(wins over `after` when it is further on).",
         ),
     ] = None,
-) -> EventStreamResponse:
+) -> Response:
     """Every event after `after`, oldest first, then each new event as it is recorded,
     for as long as you stay connected: no polling, and nothing missed.
 
@@ -80,6 +91,9 @@ async def stream(
 
     `schema=current` sends each payload in its type's current schema version.
 
+    One address may hold a few streams open at once (a 429 beyond), and the service a
+    few hundred in all (a 503 beyond): share one stream among your readers.
+
     Example: `curl -N '/v1/events/stream?after=0&type=workers.dispatched'`.
     """
     query = StreamQuery(
@@ -89,7 +103,34 @@ async def stream(
         schema=schema,
     )
     settings = ledger.settings
-    return EventStreamResponse(
+    slots: StreamSlots = request.app.state.stream_slots
+    address = request.client.host if request.client else "unknown"
+    refusal = slots.claim(address)
+    if refusal is not None:
+        return _refused(refusal, slots)
+    response = EventStreamResponse(
         follow(ledger.engine, get_log_watch(request), query, settings.stream_heartbeat_seconds),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+    response.on_close = lambda: slots.release(address)
+    return response
+
+
+def _refused(refusal: Refusal, slots: StreamSlots) -> Response:
+    retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if refusal == "address":
+        return problem_response(
+            429,
+            f"This address has {slots.per_address} event streams open, as many as it may; "
+            "close one, or share one among your readers.",
+            slug="too-many-streams",
+            title="Too many streams",
+            headers=retry,
+        )
+    return problem_response(
+        503,
+        f"The service holds {slots.total} event streams, as many as it may; try again later.",
+        slug="streams-full",
+        title="Streams full",
+        headers=retry,
     )
