@@ -360,3 +360,19 @@ def test_a_statistic_takes_its_period_as_precise_as_published(
     assert entry["period"]["precision"] == precision
     # and the monthly timeline gives it one row of its own span, never split
     assert [row["period"] for row in timeline(client)] == [month_row]
+
+
+def test_a_correction_whose_replacement_is_no_statistic_is_a_422_and_changes_nothing(
+    client: TestClient, sourced: Headers, corrector: Headers
+) -> None:
+    event_id = post(client, sourced, entries_body(total=exact(13221)))
+    replacement = entries_body(by_purpose={"spying": exact(1)})["data"]
+    response = client.post(
+        "/v1/events",
+        json=meta_body("fact.corrected", event_id, reason="x", replacement=replacement),
+        headers=corrector,
+    )
+    assert response.status_code == 422, response.text
+    assert "/data/replacement/by_purpose/0/purpose" in response.text
+    [entry] = entries(client)
+    assert entry["total"]["best"] == 13221
