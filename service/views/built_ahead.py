@@ -2,8 +2,9 @@
 
 A replay turns the log into rows in one thread of Python, and SQLite writes them in
 that same thread: the machine's other cores stay idle. Most events are plain facts
-whose rows depend on the event alone: its `facts` row (`fact_row`) and its flow rows
-(`contribution_rows`), all but their source's publication date. So for a log longer
+whose rows depend on the event alone: its `facts` row (`fact_row`), its flow rows
+(`contribution_rows`), all but their source's publication date, and an entry statistic's
+figures (`plain_entry_rows`). So for a log longer
 than `rebuild_rows_built_ahead_from` events (a setting) in a SQLite file, a second
 process reads the log and builds those rows, as the driver takes them, one chunk ahead;
 the replay writes them, dates the flow rows, and gives the chunk's other events
