@@ -190,7 +190,8 @@ def _v1_fields_only(
     v2_fields: tuple[str, ...],
 ) -> None:
     """A body that says it is version 1 holds no field of version 2; it is then recorded
-    as version 2, which is what it means (status completed, no route)."""
+    as version 2, which is what it means (a flow: completed, by no route; a stock or a
+    quota: of no sector; a statement: no claims)."""
     if event.schema_version == 1:
         given = [name for name in v2_fields if name in event.data.model_fields_set]
         if given:
