@@ -51,6 +51,7 @@ from service.views.entries.queries import EntriesQuery, entries_view
 from service.views.estimates.queries import EstimatesQuery, estimates_view
 from service.views.remittances.queries import RemittancesQuery, remittances_view
 from service.views.sources.queries import source_detail, sources_view
+from service.views.statements.claims import claims_beside
 from service.views.statements.queries import StatementsQuery, statements_view
 from service.views.wages.queries import WagesQuery, wages_view
 
@@ -151,6 +152,7 @@ def answer_page(request: Request, ledger: LedgerDep) -> Response:
             pin.position,
             pin.head,
         )
+        claims = claims_beside(conn, asked(question, ("country",), pin.position, travel.as_of))
         wages = wages_view(
             conn, WagesQuery(country=code, as_of=travel.as_of), pin.position, pin.head
         )
@@ -163,6 +165,7 @@ def answer_page(request: Request, ledger: LedgerDep) -> Response:
             question=question,
             columns=TABLE_COLUMNS,
             arrivals=arrivals,
+            claims=claims,
             wages=wages,
             country_name=lambda code: _country_name(ledger, code),
             countries=country_names(ledger.gazetteer),

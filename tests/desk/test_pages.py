@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.domain.events import EventType
-from service.domain.examples import event_examples, illustration_source
+from service.domain.examples import event_examples, illustration_source, statement_with_claims
 from service.ledger import Ledger
 from tests.desk.pages import main, table, text
 from tests.factories import dispatch_body, meta_body
@@ -429,3 +429,19 @@ def test_entries_and_wages_have_pages_of_their_own(
     )
     assert "13,221 arrivals from KP into RU counted by FSB border service" in source
     assert "USD 500 per month, promised" in source
+
+
+def test_officials_claims_are_listed_beside_the_answer_never_in_it(
+    client: TestClient, seeded: Ledger, writer: Headers
+) -> None:
+    for body in (illustration_source().body, statement_with_claims().body):
+        assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+    total = _country_total(client, period_from="2023-01-01", period_to="2023-12-31")
+
+    answer = text(main(client.get("/", params=RUSSIA_2023).text))
+
+    counted, beside = answer.split("Also reported, never counted as workers sent")
+    assert f"Between {total['min']:,} and {total['max']:,} workers" in counted
+    assert "about 5,000" not in counted
+    assert "city officials (2023-05), of Primorsky Krai: present about 5,000" in beside
+    assert "expected a few thousand" in beside
