@@ -141,7 +141,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     mount_desk(app)  # before the docs: the desk answers `/`
     mount_docs(app)
     install_openapi(app)
-    app.add_middleware(GuardRequestBodies)  # inside BodySizeLimit, which bounds what it reads
+    # inside BodySizeLimit, which bounds what it reads
+    app.add_middleware(GuardRequestBodies, max_head_bytes=settings.max_header_bytes)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RepeatedReads)  # a repeated read skips everything inside it
     compress_answers(app)  # outside the pipeline, whose gzipped views it passes through

@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     streams_total: int = Field(
         default=500, ge=1, description="Open event streams this process holds in all."
     )
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="A request's head (request line and headers) may be this large; "
+        "beyond, `serve` answers 400 and closes the connection.",
+    )
+    request_head_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection must send a whole request head within this long of "
+        "opening (or of its last answer), or `serve` closes it.",
+    )
+    keep_alive_seconds: float = Field(
+        default=5.0, gt=0, description="An idle connection is closed after this long."
+    )
     # The web: browsers on other origins.
     cors_allow_origins: list[str] = Field(
         default=["*"],

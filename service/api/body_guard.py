@@ -1,6 +1,9 @@
 """What every request body passes before an endpoint reads it.
 
 In this order, each refusal as cheap as it can be:
+0. a request head (its path, query and headers) over LEDGER_MAX_HEADER_BYTES: 431 (the
+   server, api/server_limits.py, bounds what it buffers of a head; this refuses a head
+   that arrived whole in one read);
 1. a NUL in the path or the query: 422 (api/nul_guard.py);
 2. a write that needs an API key and sends none: 401 before its body is read, so a
    caller without a key cannot make the service read and scan megabytes;
@@ -47,13 +50,18 @@ class _TooDeep:
 class GuardRequestBodies:
     """ASGI middleware; the body is read whole here (BodySizeLimit, outside, bounds it)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_head_bytes: int = 16 * 1024) -> None:
         self.app = app
+        self.max_head_bytes = max_head_bytes
         self._keyed_operations: list[tuple[str, re.Pattern[str]]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _head_size(scope) > self.max_head_bytes:
+            detail = f"The request's path, query and headers are over {self.max_head_bytes} bytes."
+            await problem_response(431, detail)(scope, receive, send)
             return
         where = nul_in_address(scope)
         if where is not None:
@@ -108,6 +116,15 @@ def _keyed_operations(contract: dict[str, Any]) -> list[tuple[str, re.Pattern[st
         for method, operation in operations.items()
         if method.upper() in BODY_METHODS and operation.get("security")
     ]
+
+
+def _head_size(scope: Scope) -> int:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    return (
+        len(scope.get("raw_path") or b"")
+        + len(scope["query_string"])
+        + sum(len(name) + len(value) + 4 for name, value in headers)
+    )
 
 
 def _announces_body(headers: Headers) -> bool:

@@ -59,6 +59,8 @@ EXPLANATIONS: dict[str, str] = {
     "minute (reads, writes and failed authentications each have one). Wait as "
     "`Retry-After` says; the `RateLimit-*` headers tell the budget, what is left and when "
     "it resets.",
+    "request-header-fields-too-large": "The request's path, query and headers together "
+    "are over 16 KiB (LEDGER_MAX_HEADER_BYTES). Send fewer or shorter headers.",
     "too-many-streams": "This address holds as many open event streams as it may. Close "
     "one (or share one stream among readers) and connect again.",
     "streams-full": "The service holds as many open event streams as it may, from all "

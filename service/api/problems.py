@@ -87,6 +87,7 @@ _STATUS_SLUGS = {
     415: "unsupported-media-type",
     422: "validation-error",
     429: "too-many-requests",
+    431: "request-header-fields-too-large",
     500: "internal-error",
     503: "unavailable",
 }

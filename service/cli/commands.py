@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from service.access.keys import ApiKey, KeyNameTaken, KeyRing, Scope, ensure_secret
 from service.api.logs import configure_logging, log_config
+from service.api.server_limits import uvicorn_limits
 from service.cli.failures import require_ledger, run_explained
 from service.cli.follow import print_notice
 from service.cli.follow import register as register_follow_commands
@@ -137,6 +138,9 @@ def serve(
         # Event streams never end by themselves: without a limit, a shutdown waits
         # for every follower to hang up. Cut off, they reconnect with Last-Event-ID.
         timeout_graceful_shutdown=5,
+        # Heads over 16 KiB, clients trickling their heads, idle connections: refused
+        # or closed by the server itself (api/server_limits.py).
+        **uvicorn_limits(settings),
     )
 
 
