@@ -106,3 +106,24 @@ def test_a_dispatch_before_the_countrys_stock_is_not_added_to_it(
     post(client, russia, dispatch("Moscow", 50, "2022-06-01"))
     assert estimates_present(client)["ru"] == exactly(1200)
     assert deployments_present(client, "country")["RU"] == exactly(1200)
+
+
+def test_in_the_view_by_place_the_countrys_own_row_carries_its_stock_as_the_country_does(
+    client: TestClient, russia: Headers
+) -> None:
+    # Russia's own row (a stock "in Russia", no city) gives the country's figure
+    assert deployments_present(client, "place,affiliation")["ru"] == exactly(1200)
+    assert deployments_present(client, "place")["ru"] == exactly(1200)
+    # and keeps it as later reports come (the view carried forward by what changed)
+    post(client, russia, dispatch("Moscow", 30, "2023-05-01"))
+    assert deployments_present(client, "place,affiliation")["ru"] == exactly(1230)
+    assert deployments_present(client, "country")["RU"] == exactly(1230)
+    assert estimates_present(client)["ru"] == exactly(1230)
+    # a city's row never takes the country's stock
+    assert deployments_present(client, "place,affiliation")["ru-moscow"] is None
+
+
+def test_a_countrys_own_row_keeps_to_the_place_filter(client: TestClient, russia: Headers) -> None:
+    # a view of Russia (the country and its places) gives Russia's row the country's figure
+    assert deployments_present(client, "place", place="Russia")["ru"] == exactly(1200)
+    assert deployments_present(client, "place", country="RU")["ru"] == exactly(1200)

@@ -418,7 +418,15 @@ def fold_estimates(
         ):
             latest[key] = fact
     for key, stock in latest.items():
-        later = fold_flows(ledger, group_by, scope, after=stock.date, until=on).get(key, Row())
+        flows_by, flows_key = group_by, key
+        if "place" in group_by and stock.place["kind"] == "country":
+            # a country's own row, by place, is carried by the flows into all the country
+            # (DESIGN §1b: one estimated_present, the figure of the rows by country)
+            flows_by = tuple(dict.fromkeys("country" if n == "place" else n for n in group_by))
+            flows_key = group_key(stock.place, stock, flows_by)
+        later = fold_flows(ledger, flows_by, scope, after=stock.date, until=on).get(
+            flows_key, Row()
+        )
         row = rows.setdefault(key, Row())
         row.estimated_present = clamped_at_zero(plus(count_of(stock.data), later.net_flow))
         row.estimate_as_of = stock.date

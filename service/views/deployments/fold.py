@@ -522,7 +522,9 @@ def fold_estimates(
     """The latest reported stock at or before `as_of`, plus the net flows reported after it.
 
     A stock counts for a group only at its own level: a stock for Russia is a
-    country-level figure, never added to a city's row. Its date is an interval
+    country-level figure, never added to a city's row; in a view by place, the row of
+    Russia itself carries it forward by the flows into all of Russia, as the view by
+    country does (`present.py`: one `estimated_present`). Its date is an interval
     (`stock_interval`): it counts from the interval's first day, and the flows added to
     it are those whose period starts after the interval's last day; the latest stock is
     the one whose interval begins last (then ends last; then the last recorded).
@@ -538,6 +540,7 @@ def fold_estimates(
             *dims,
             first.label("first"),
             last.label("last"),
+            FLOWS.c.country.label("stock_country"),
             FLOWS.c.count_min,
             FLOWS.c.count_best,
             FLOWS.c.count_max,
@@ -546,21 +549,59 @@ def fold_estimates(
         .order_by(first, last, FLOWS.c.position)
     )
     latest: dict[GroupKey, tuple[ReportedDate, Bounds]] = {}
+    countries_own: set[GroupKey] = set()  # (by place) groups of a country's own place
     for row in rows:
         key = tuple(str(row._mapping[n]) for n in names)
         if query.only_groups is not None and key not in query.only_groups:
             continue
         stock = Bounds(row.count_min, row.count_best, row.count_max)
         latest[key] = (ReportedDate.spanning(row.first, row.last), stock)
+        if "place" in names and row._mapping["place"] == row.stock_country.lower():
+            countries_own.add(key)
     if not latest:
         return
     after = _flows_after_stocks(conn, query, as_of, dims, stocks, (first, last))
+    if countries_own:
+        after |= _country_flows_after_stocks(conn, query, as_of, countries_own, (first, last))
     for key, (stock_date, stock) in latest.items():
         flows = after.get(key)
         present = stock if flows is None else add(stock, flows.net_flow)
         group = groups.setdefault(key, DeploymentGroup(key=dict(zip(names, key, strict=True))))
         group.stock_plus_flows = present
         group.estimate_as_of = stock_date
+
+
+def _country_flows_after_stocks(
+    conn: Connection,
+    query: DeploymentQuery,
+    as_of: date,
+    keys: set[GroupKey],
+    interval: tuple[ColumnElement[date], ColumnElement[date]],
+) -> dict[GroupKey, DeploymentGroup]:
+    """For the groups of a view by place whose place is a country itself (`keys`: its own
+    stock, "20,000 in Russia"), the flows after the stock into the whole country: the
+    fold by country, keyed back by place."""
+    place = query.group_by.index("place")
+    by_country = tuple(dict.fromkeys("country" if n == "place" else n for n in query.group_by))
+
+    def country_key(key: GroupKey) -> GroupKey:
+        values = dict(zip(query.group_by, key, strict=True))
+        values["country"] = key[place].upper()
+        return tuple(values[n] for n in by_country)
+
+    wanted = {country_key(key): key for key in keys}
+    scoped = query.countries is not None or query.place_ids is not None
+    countrywide = replace(
+        query,
+        group_by=by_country,
+        only_groups=None if scoped else frozenset(wanted),
+        made_after=None,
+        month=False,
+    )
+    dims = [_COLUMN[name].label(name) for name in by_country]
+    stocks = _stock_conditions(countrywide, as_of, list(by_country), interval[0])
+    folded = _flows_after_stocks(conn, countrywide, as_of, dims, stocks, interval)
+    return {wanted[key]: group for key, group in folded.items() if key in wanted}
 
 
 def stock_interval(conn: Connection) -> tuple[ColumnElement[date], ColumnElement[date]]:
@@ -755,6 +796,9 @@ class GroupChange:
     only_new_flows: bool = True
     """Every change was a new dispatch, repatriation or plan row: none ended, no stock and no
     corroboration came. The group is then its earlier fold plus its new rows (`added_to`)."""
+    countries: set[str] = field(default_factory=set)
+    """The countries of the rows changed: a country's own stock, in a view by place, is
+    carried by the flows into all of them (`fold_estimates`)."""
 
 
 def changed_positions(
@@ -775,12 +819,17 @@ def changed_groups(
     ended = and_(FLOWS.c.superseded_at > start, FLOWS.c.superseded_at <= end)
     result: dict[GroupKey, GroupChange] = defaultdict(GroupChange)
     rows = conn.execute(
-        select(*dims, FLOWS.c.kind, FLOWS.c.position, FLOWS.c.superseded_at).where(
-            or_(made, ended), IN_VIEWS
-        )
+        select(
+            *dims,
+            FLOWS.c.country.label("row_country"),
+            FLOWS.c.kind,
+            FLOWS.c.position,
+            FLOWS.c.superseded_at,
+        ).where(or_(made, ended), IN_VIEWS)
     )
     for row in rows:
         change = result[tuple(str(row._mapping[n]) for n in group_by)]
+        change.countries.add(row.row_country)
         if start < row.position <= end:
             change.positions.add(int(row.position))
             if row.kind not in FOLDED_KINDS:
@@ -800,12 +849,13 @@ def changed_groups(
     facts = sorted(corroborated)
     for first in range(0, len(facts), 500):
         rows = conn.execute(
-            select(*dims, FLOWS.c.fact_id).where(
+            select(*dims, FLOWS.c.country.label("row_country"), FLOWS.c.fact_id).where(
                 FLOWS.c.fact_id.in_(facts[first : first + 500]), visible(end), IN_VIEWS
             )
         )
         for row in rows:
             change = result[tuple(str(row._mapping[n]) for n in group_by)]
+            change.countries.add(row.row_country)
             change.positions |= corroborated[row.fact_id]
             change.only_new_flows = False
     return dict(result)

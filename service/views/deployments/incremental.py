@@ -34,6 +34,7 @@ from service.settings import DEFAULTS
 from service.views.deployments.fold import (
     DeploymentGroup,
     DeploymentQuery,
+    GroupChange,
     GroupKey,
     added_to,
     changed_groups,
@@ -138,11 +139,22 @@ class IncrementalFolds:
             conn, earlier.position, query.position
         ):
             return None
-        groups = {key: group for key, group in earlier.groups.items() if key not in changes}
+        # A country's own stock, in a view by place, is carried forward by the flows into
+        # the whole country (`fold_estimates`): its group changes with any of them.
+        carried_by_country = _countries_own_stocks(query, earlier, changes)
+        groups = {
+            key: group
+            for key, group in earlier.groups.items()
+            if key not in changes and key not in carried_by_country
+        }
         # A group with only new flow rows (the usual append: a new report) adds them to
         # its earlier figures: a read of the new rows, whatever the group's length.
-        added = {key for key, change in changes.items() if change.only_new_flows}
-        if refolded := frozenset(changes.keys() - added):
+        added = {
+            key
+            for key, change in changes.items()
+            if change.only_new_flows and key not in carried_by_country
+        }
+        if refolded := frozenset((changes.keys() | carried_by_country) - added):
             groups |= fold_view(conn, replace(query, only_groups=refolded), as_of)
         if added:
             stocked = {  # flows count after the last day of the stock's interval
@@ -158,3 +170,19 @@ class IncrementalFolds:
                 elif key in earlier.groups:  # its new rows lie outside the question
                     groups[key] = earlier.groups[key]
         return groups
+
+
+def _countries_own_stocks(
+    query: DeploymentQuery, earlier: _Folded, changes: dict[GroupKey, GroupChange]
+) -> set[GroupKey]:
+    """The groups of a view by place that are a country's own place with a stock, in a
+    country whose rows changed."""
+    if "place" not in query.group_by:
+        return set()
+    place = query.group_by.index("place")
+    touched = {country.lower() for change in changes.values() for country in change.countries}
+    return {
+        key
+        for key, group in earlier.groups.items()
+        if group.estimate_as_of is not None and key[place] in touched
+    }
