@@ -11,7 +11,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from service.desk.outlines import Outline, world
+from markupsafe import Markup
+
+from service.desk.outlines import world_svg
 from service.views.deployments.queries import DeploymentRow, Range
 from service.views.deployments.timeline import TimelineRow
 
@@ -127,7 +129,8 @@ class Symbol:
 @dataclass(frozen=True)
 class MapChart:
     view_box: str
-    outlines: tuple[Outline, ...]
+    outlines: Markup
+    """The country outlines as SVG paths."""
     symbols: list[Symbol]
     font_size: float
     stroke: float
@@ -176,7 +179,7 @@ def map_chart(rows: Sequence[DeploymentRow]) -> MapChart:
         )
     return MapChart(
         view_box=f"{west:.2f} {-north:.2f} {width:.2f} {north - south:.2f}",
-        outlines=world(),
+        outlines=world_svg(),
         symbols=symbols,
         font_size=width * 0.018,
         stroke=width * 0.0015,

@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup, escape
+
 OUTLINES = Path(__file__).resolve().parent / "assets" / "outlines" / "countries-110m.json"
 
 Point = tuple[float, float]
@@ -78,3 +80,12 @@ def outlines_of(topology: dict[str, Any], name: str = "countries") -> list[Outli
 def world() -> tuple[Outline, ...]:
     """The shipped outlines, read once."""
     return tuple(outlines_of(json.loads(OUTLINES.read_text())))
+
+
+@cache
+def world_svg() -> Markup:
+    """The outlines as SVG paths, each titled with its country's name: written once, as
+    every map draws the same 150 kB of them."""
+    return Markup(
+        "".join(f'<path d="{o.path}"><title>{escape(o.name)}</title></path>' for o in world())
+    )
