@@ -37,7 +37,7 @@ lock: install-dev
 	$(BIN)/pip-compile $(LOCK_FLAGS) --constraint requirements/dev.txt \
 		--output-file requirements/runtime.txt pyproject.toml
 
-## Start the service on ./data/ledger.db with the seed report, at http://127.0.0.1:8000/docs
+## Start the service on ./data/ledger.db with the seed report: the desk at http://127.0.0.1:8000/, Swagger UI at /docs
 run: install
 	$(BIN)/labor-ledger serve
 
