@@ -40,6 +40,7 @@ templates.env.globals.update(
     languages=LANGUAGES,
     assets=ASSETS_URL,
     range_cell=words.range_cell,
+    reported_cell=words.reported_cell,
     number=words.number,
 )
 

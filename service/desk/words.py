@@ -53,6 +53,14 @@ def best_words(value: Range, vague_counts: Sequence[str]) -> str:
     )
 
 
+def reported_cell(value: Range | None) -> str:
+    """A range in a table where an empty range is no report, not a report of zero: a city
+    known only by its stock, or a country row with nothing sent, reads "none reported"."""
+    if value is None or is_nothing(value):
+        return "none reported"
+    return range_cell(value)
+
+
 def range_cell(value: Range | None) -> str:
     """A range in a table cell: "316–484", "≥ 200", "350 (315–385)"."""
     if value is None:

@@ -287,6 +287,17 @@ def test_the_map_draws_outlines_and_a_circle_per_place(client: TestClient, seede
     assert "Vladivostok: 1–99 sent" in page
 
 
+def test_the_maps_table_says_none_reported_where_nothing_was_sent_never_zero(
+    client: TestClient, seeded: Ledger
+) -> None:
+    # Russia as a whole: workers were reported sent home, none reported sent
+    _columns, rows = table(client.get("/map", params=RUSSIA_2023).text, "map-table")
+    # (cells after the place's name: country, sent, planned, sent home, sources)
+    russia = next(row for row in rows if row[3] == "≥ 2")
+    assert russia[1:3] == ["none reported", "none reported"]
+    assert sorted(row[1] for row in rows) == ["0–385", "0–385", "1–99", "none reported"]
+
+
 def test_a_fact_page_tells_its_history(
     client: TestClient, seeded: Ledger, corrector: Headers, writer: Headers
 ) -> None:
