@@ -19,6 +19,7 @@ from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
 from service.api.logs import use_structlog
+from service.api.metrics import forget_this_process
 from service.api.metrics import router as metrics_router
 from service.api.openapi_doc import install_openapi, operation_id
 from service.api.problems import install_problem_handlers
@@ -102,6 +103,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.log_watch.close()
     if delivery is not None:
         await anyio.to_thread.run_sync(delivery.stop)
+    forget_this_process()
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import os
 import re
 from collections.abc import MutableMapping
 from typing import Any, Literal
@@ -41,8 +42,16 @@ def redact_secrets(
     return event
 
 
+def add_process_id(
+    _logger: object, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    event["pid"] = os.getpid()  # which worker wrote it
+    return event
+
+
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,  # the request id, bound per request
+    add_process_id,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),

@@ -18,7 +18,10 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.metrics import OPEN_STREAMS, REQUEST_SECONDS
+
 REQUEST_ID_HEADER = "X-Request-ID"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 access_log = structlog.get_logger("service.access")
@@ -42,22 +45,33 @@ class RequestContext:
         request_id = request_id_of(Headers(scope=scope))
         started = time.perf_counter()
         status = 500  # unless an answer starts: an exception escaped
+        streaming = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, streaming
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                if headers.get("content-type", "").startswith("text/event-stream"):
+                    streaming = True
+                    OPEN_STREAMS.inc()
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                seconds = time.perf_counter() - started
+                if streaming:
+                    OPEN_STREAMS.dec()
+                route = getattr(scope.get("route"), "path", "unmatched")  # a template, few
+                method = scope["method"] if scope["method"] in METHODS else "other"
+                REQUEST_SECONDS.labels(method, route, str(status)).observe(seconds)
                 access_log.info(
                     "request",
                     method=scope["method"],
                     path=scope["path"],
                     status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    duration_ms=round(seconds * 1000, 2),
                 )

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from service.access.keys import ApiKey, KeyNameTaken, KeyRing, Scope, ensure_secret
 from service.api.logs import configure_logging, log_config
+from service.api.metrics import share_between_workers
 from service.api.server_limits import uvicorn_limits
 from service.cli.failures import require_ledger, run_explained
 from service.cli.follow import print_notice
@@ -94,6 +95,9 @@ def grant_service_role_command(
         console.print(statement)
 
 
+WORKER_START_SECONDS = 60
+
+
 @app.command()
 def serve(
     host: Annotated[
@@ -127,6 +131,8 @@ def serve(
             f"[bold]First admin key[/bold] ({key.name}); it is shown only now:\n  {token}"
         )
     engine.dispose()
+    if (workers or settings.workers) > 1:
+        share_between_workers()  # /metrics adds up what every worker counted
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -135,6 +141,9 @@ def serve(
         workers=workers or settings.workers,
         log_level="info",
         log_config=log_config(settings.log_format),  # applied in every worker
+        # A worker that has not started in this time is killed and another spawned: 5 s
+        # (uvicorn's default) is less than importing the app takes on a busy machine.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
         # Event streams never end by themselves: without a limit, a shutdown waits
         # for every follower to hang up. Cut off, they reconnect with Last-Event-ID.
         timeout_graceful_shutdown=5,
