@@ -1,15 +1,25 @@
 """Open event streams are capped per client address and in all: a client over its
-share gets a 429, a full service a 503, and a closed stream frees its slot."""
+share gets a 429, a full service a 503, and a closed stream frees its slot. A stream
+whose reader does not keep up waits for it: it reads the log a page ahead at most."""
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+import service.follow.stream as follow_stream
+from service.follow.stream import PAGE_SIZE, read_page
+from service.ingest.importing import import_events, parse_lines
+from service.ledger import Ledger
+from tests.factories import source_body
 from tests.follow.servers import ThreadedServer
 
 
@@ -69,3 +79,34 @@ def test_a_closed_stream_frees_its_slot(served: ThreadedServer) -> None:
             time.sleep(0.05)
 
         assert again.status_code == 200
+
+
+def test_a_stream_to_a_reader_that_does_not_read_stops_reading_the_log(
+    app: FastAPI, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a log of ten pages of 1 MB, and a count of the pages the stream reads
+    title = "t" * 2000
+    lines = [json.dumps(source_body(f"slow-{n}", title=title)) for n in range(10 * PAGE_SIZE)]
+    import_events(ledger.store, ledger.gazetteer, parse_lines(lines), principal="desk")
+    pages: list[int] = []
+
+    def counted(*args: Any) -> Any:
+        pages.append(1)
+        return read_page(*args)
+
+    monkeypatch.setattr(follow_stream, "read_page", counted)
+    server = ThreadedServer(app).start()
+    try:
+        # when a client asks for it from the start and then reads nothing
+        with socket.socket() as reader:
+            reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            reader.connect(("127.0.0.1", server.port))
+            reader.sendall(b"GET /v1/events/stream?after=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+            reader.recv(16)
+            time.sleep(1.0)  # ample for a stream that did not wait to read them all
+
+            # then it has read what the sockets' buffers hold (about 1.5 MB on Linux's
+            # loopback) and a page ahead, not the whole log
+            assert 1 <= len(pages) <= 6
+    finally:
+        server.stop()
