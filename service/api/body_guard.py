@@ -71,7 +71,7 @@ class GuardRequestBodies:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if "authorization" not in headers and self._route_needs_key(scope):
+        if "authorization" not in headers and await self._route_needs_key(scope):
             await _refuse_keyless(scope, receive, send)
             return
         content_type = headers.get("content-type")
@@ -100,11 +100,13 @@ class GuardRequestBodies:
                 return
         await self.app(scope, _replaying(messages, receive), send)
 
-    def _route_needs_key(self, scope: Scope) -> bool:
+    async def _route_needs_key(self, scope: Scope) -> bool:
         """Whether the operation this request reaches asks for an API key, as the
         contract says (`security`); an address or method without one asks for none."""
         if self._keyed_operations is None:
-            self._keyed_operations = _keyed_operations(scope["app"].openapi())
+            # The contract is built once, in seconds on a busy machine: not on the loop.
+            contract = await anyio.to_thread.run_sync(scope["app"].openapi)
+            self._keyed_operations = _keyed_operations(contract)
         method, path = scope["method"], scope["path"]
         return any(m == method and pattern.match(path) for m, pattern in self._keyed_operations)
 
