@@ -45,6 +45,7 @@ def service_env(database_url: str, **settings: str) -> dict[str, str]:
         LEDGER_STREAM_POLL_SECONDS="0.05",
         LEDGER_DELIVER_WEBHOOKS="false",
         LEDGER_WEBHOOKS_ALLOW_PRIVATE_TARGETS="true",  # the receivers are on 127.0.0.1
+        LEDGER_RATE_LIMITS_ENABLED="false",  # as in tests/conftest.py: one busy client
     )
     env.update({f"LEDGER_{k.upper()}": v for k, v in settings.items()})
     return env
