@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -270,14 +271,18 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    # Answered outside the middleware that gives every request its id: given here.
+    request_id: str | None = getattr(request.state, "request_id", None)
+    with structlog.contextvars.bound_contextvars(request_id=request_id):
+        log.exception("unhandled error", exc_info=exc)
     detail = "The ledger failed to answer."
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         detail += (
             " A write may or may not have been recorded: retry with the same "
             "Idempotency-Key, or look in GET /v1/events before sending it again."
         )
-    return problem_response(500, detail)
+    headers = {"X-Request-ID": request_id} if request_id else None
+    return problem_response(500, detail, headers=headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -43,6 +43,9 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(Headers(scope=scope))
+        # For the one answer made outside this middleware, the 500 of an unexpected error
+        # (Starlette's outermost handler): `request.state.request_id` (api/problems.py).
+        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500  # unless an answer starts: an exception escaped
         streaming = False

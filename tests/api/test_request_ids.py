@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api.logs import formatter
@@ -165,3 +166,36 @@ def test_a_key_or_secret_in_any_library_line_is_scrubbed() -> None:
     line = json.loads(formatter("json").format(record))
     assert line["event"] == "retrying ll_[redacted] with whsec_[redacted]"
     assert (line["level"], line["logger"]) == ("warning", "somelib")
+
+
+def test_an_unexpected_error_is_answered_and_logged_with_the_request_id(app: FastAPI) -> None:
+    # given an endpoint that fails in a way nobody foresaw, and the log's formatter
+    def fails() -> None:
+        raise RuntimeError("boom")
+
+    app.add_api_route("/fails", fails)
+    lines: list[dict[str, Any]] = []
+
+    class Kept(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(self.format(record)))
+
+    kept = Kept()
+    kept.setFormatter(formatter("json"))
+    problems_log = logging.getLogger("service.api.problems")
+    problems_log.addHandler(kept)
+
+    # when it is asked, with a request id
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            answer = client.get("/fails", headers={"X-Request-ID": "fails-1"})
+    finally:
+        problems_log.removeHandler(kept)
+
+    # then the 500 problem carries the id, and so does the error's log line
+    assert answer.status_code == 500
+    assert answer.headers["x-request-id"] == "fails-1"
+    assert answer.headers["content-type"] == "application/problem+json"
+    [logged] = [line for line in lines if line["event"] == "unhandled error"]
+    assert logged["request_id"] == "fails-1"
+    assert "RuntimeError: boom" in logged["exception"]
