@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.dev-installed-stamp
 LOCK_FLAGS := --quiet --strip-extras --no-header --no-emit-index-url --no-emit-find-links
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test install install-dev lock lint typecheck contract migrations-check pytest-sqlite pytest-postgres openapi bench format
+.PHONY: run test install install-dev lock lint typecheck contract lint-contract migrations-check pytest-sqlite pytest-postgres openapi bench format
 
 # Dependencies come from the lock files in requirements/ (made by `make lock` from
 # pyproject.toml): the same versions for `make run`, CI and the Docker image.
@@ -42,7 +42,7 @@ run: install
 	$(BIN)/labor-ledger serve
 
 ## Lint, type-check, the OpenAPI contract, the migrations, and the tests on SQLite and PostgreSQL
-test: install-dev lint typecheck contract migrations-check pytest-sqlite pytest-postgres
+test: install-dev lint typecheck contract lint-contract migrations-check pytest-sqlite pytest-postgres
 
 lint:
 	$(BIN)/ruff format --check service tests migrations
@@ -53,6 +53,18 @@ typecheck:
 
 contract:
 	$(BIN)/python -m service.openapi --check
+
+# The contract's linter, Redocly CLI, is pinned in tools/package-lock.json and installed
+# from the npm registry with the machine's npm the first time (or when the lock changes).
+REDOCLY := tools/node_modules/.bin/redocly
+
+$(REDOCLY): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	touch $(REDOCLY)
+
+## Lint openapi/openapi.json with Redocly's recommended rules (tools/redocly.yaml): zero errors
+lint-contract: $(REDOCLY)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config tools/redocly.yaml openapi/openapi.json
 
 migrations-check:
 	@tmp=$$(mktemp -d) && \
