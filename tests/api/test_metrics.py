@@ -1,7 +1,4 @@
 import json
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,8 +9,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.api.serve_process import serving
 from tests.factories import dispatch_body, source_body
-from tests.follow.servers import ROOT, ThreadedServer, free_port, service_env
+from tests.follow.servers import ThreadedServer
 
 HOOK = "http://127.0.0.1:9/ledger-hook"  # never called: delivery is off
 
@@ -100,25 +98,12 @@ def test_open_streams_are_counted_while_they_are_open(app: FastAPI) -> None:
 @pytest.mark.postgres_only  # several workers need PostgreSQL
 def test_several_workers_add_up_to_one_answer(database_url: str, tmp_path: Path) -> None:
     # given `labor-ledger serve --workers 2`
-    port = free_port()
-    env = service_env(database_url, warm_views_on_start="false", bootstrap_admin="false")
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with (tmp_path / "serve.log").open("wb") as sink:
-        serve = ["serve", "--port", str(port), "--workers", "2"]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli.commands", *serve],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(base, process, tmp_path / "serve.log")
+    log = tmp_path / "serve.log"
+    with serving(database_url, log, "--workers", "2", warm_views_on_start="false") as base:
         # when requests, each on a connection of its own, are served by both workers
         served = 0
         with ThreadPoolExecutor(8) as pool:
-            while len(workers_that_served(tmp_path / "serve.log", "/v1/events")) < 2:
+            while len(workers_that_served(log, "/v1/events")) < 2:
                 assert served < 400, "one worker served everything"
                 answers = pool.map(lambda _: httpx.get(f"{base}/v1/events?limit=1"), range(20))
                 assert all(answer.status_code == 200 for answer in answers)
@@ -135,13 +120,6 @@ def test_several_workers_add_up_to_one_answer(database_url: str, tmp_path: Path)
                 if line.startswith("ledger_http_request_duration_seconds_count") and route in line
             )
             assert counted == served, text
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def workers_that_served(log: Path, path: str) -> set[int]:
@@ -159,16 +137,3 @@ def scraped(url: str, name: str) -> float:
         if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.split()[-1])
     raise AssertionError(f"{name} not in {url}")
-
-
-def wait_for(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.2)

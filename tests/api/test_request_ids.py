@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +17,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api.logs import formatter
+from tests.api.serve_process import serving
 from tests.factories import source_body
-from tests.follow.servers import ROOT, free_port, service_env
 
 Headers = dict[str, str]
 HOOK = "https://newsroom.example.org/ledger-hook"
@@ -64,41 +61,9 @@ def test_a_request_id_that_is_not_sane_is_replaced(client: TestClient, given: st
 def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`labor-ledger serve` on the test's database, its output written to a file."""
     log = tmp_path / "serve.log"
-    port = free_port()
-    env = service_env(
-        database_url,
-        webhooks_allow_private_targets="true",
-        warm_views_on_start="false",
-        log_format="json",
-    )
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli.commands", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, log.read_text()
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-            yield base, log
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    settings = {"webhooks_allow_private_targets": "true", "warm_views_on_start": "false"}
+    with serving(database_url, log, log_format="json", **settings) as base:
+        yield base, log
 
 
 def lines_of(log: Path) -> list[dict[str, Any]]:
