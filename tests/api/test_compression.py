@@ -59,6 +59,8 @@ def server(app: FastAPI, client: TestClient, writer: dict[str, str]) -> Iterator
         "/v1/events?limit=100",
         "/static/swagger-ui/swagger-ui-bundle.js",
         "/static/swagger-ui/swagger-ui.css",
+        "/desk/assets/desk.css",
+        "/",  # the desk's first page
         "/v1/deployments?format=csv",
     ],
 )
