@@ -47,7 +47,7 @@ PARAMETER_DESCRIPTIONS: dict[str, str] = {
     "it records nothing twice and answers as the first time did.",
 }
 
-TRY_IT_OUT: dict[tuple[str, str], dict[str, str]] = {
+TRY_IT_OUT: dict[tuple[str, str], dict[str, str | int]] = {
     # "How many workers were reported sent to Russia in 2023, city by city?"
     ("get", "/v1/deployments"): {
         "country": "Russia",
@@ -64,7 +64,7 @@ TRY_IT_OUT: dict[tuple[str, str], dict[str, str]] = {
     ("get", "/v1/places/{place_id}"): {"place_id": "ru-vladivostok"},
     ("get", "/v1/sources/{source_id}"): {"source_id": "dailynk-2023-05-nk-workers-russia"},
     ("get", "/v1/streams/{stream}"): {"stream": "source:dailynk-2023-05-nk-workers-russia"},
-    ("get", "/v1/changes"): {"from_position": "0"},
+    ("get", "/v1/changes"): {"from_position": 0},  # an integer, as its schema says
     ("get", "/v1/events"): {"source_id": "dailynk-2023-05-nk-workers-russia"},
 }
 """"Try it out" starts from these values: each a question the seed report answers."""
