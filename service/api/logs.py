@@ -17,6 +17,7 @@ import re
 from collections.abc import MutableMapping
 from typing import Any, Literal
 
+import orjson
 import structlog
 
 LogFormat = Literal["json", "text"]
@@ -29,13 +30,16 @@ SECRETS = (
 """What is scrubbed from every line, whoever wrote it: a key or a secret in a message, an
 exception's text or a field never reaches the log. The code logs none on purpose; this is
 the net under it."""
+MAY_HOLD_A_SECRET = re.compile(r"ll_|whsec_|(?i:bearer)")
+"""One search a value: the three substitutions run only on the rare value it finds (they
+made an access line a third slower)."""
 
 
 def redact_secrets(
     _logger: object, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     for name, value in event.items():
-        if isinstance(value, str):
+        if isinstance(value, str) and MAY_HOLD_A_SECRET.search(value):
             for pattern, replacement in SECRETS:
                 value = pattern.sub(replacement, value)
             event[name] = value
@@ -73,11 +77,15 @@ def use_structlog() -> None:
     )
 
 
+def _json_line(event: Any, **_: Any) -> str:
+    return orjson.dumps(event, default=str).decode()
+
+
 def formatter(format: LogFormat = "json") -> logging.Formatter:
     """The one formatter (a `()` factory for dictConfig)."""
     use_structlog()
     renderer: Any = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=_json_line)
         if format == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
