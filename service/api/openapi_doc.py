@@ -51,6 +51,10 @@ STREAM_NOTE = """
 one never does. Follow it with curl instead (`-N` prints each event as it comes):
 
     curl -N '{base}/v1/events/stream?after=0'
+
+A client generated from this contract waits the same way: its `stream_events` returns
+only when its read timeout cuts the answer (with no timeout set, never). Read the stream
+as a stream instead: an `EventSource`, or your HTTP client's streaming read.
 """
 
 LOCAL_BASE = "http://127.0.0.1:8000"
