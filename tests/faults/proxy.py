@@ -47,6 +47,19 @@ class FaultyProxy:
         port: int = self._listener.getsockname()[1]
         return port
 
+    def cut_commits_every(self, interval: float, stop: threading.Event) -> threading.Thread:
+        """Arm a cut at the next COMMIT every `interval` seconds until `stop` is set,
+        alternating before and after the server gets it (the benchmark's flaky network)."""
+
+        def arm() -> None:
+            faults = [CommitFault.before_server, CommitFault.after_server]
+            while not stop.wait(interval):
+                self.cut_at_commit = faults[self.cuts % 2]
+
+        thread = threading.Thread(target=arm, daemon=True, name="proxy-cutter")
+        thread.start()
+        return thread
+
     def close(self) -> None:
         self._closed.set()
         self.stalled.clear()
