@@ -203,6 +203,28 @@ def test_an_undated_statement_of_a_source_dated_to_the_month_counts_from_its_las
     assert quotes(client, as_of="2023-06-30") == ["undated"]
 
 
+def test_an_undated_statement_follows_its_sources_corrected_date(
+    client: TestClient, writer: Headers, corrector: Headers
+) -> None:
+    source_id = post(client, writer, source_body(published_on="2023-06"))
+    post(client, writer, statement_body(issued_on=None, quote="undated"))
+    replacement = source_body(published_on="2023-05-15")["data"]
+    fix = meta_body("fact.corrected", source_id, reason="wrong month", replacement=replacement)
+    post(client, corrector, fix)
+    assert quotes(client, as_of="2023-05-15") == ["undated"]
+
+
+def test_a_statement_corroborated_by_another_source_lists_both_sources(
+    client: TestClient, sourced: Headers
+) -> None:
+    statement_id = post(client, sourced, statement_body(claims=[claim()]))
+    post(client, sourced, source_body("another-report"))
+    post(client, sourced, meta_body("fact.corroborated", statement_id, "another-report"))
+    [statement] = statements(client)
+    assert statement["sources"] == [SOURCE_ID, "another-report"]
+    assert claims_beside(client)[0]["sources"] == [SOURCE_ID, "another-report"]
+
+
 def test_an_undated_statement_of_an_undated_source_counts_from_the_day_it_was_recorded(
     client: TestClient, writer: Headers
 ) -> None:

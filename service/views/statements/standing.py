@@ -24,9 +24,9 @@ from sqlalchemy import Connection
 from service.domain.dates import ReportedDate
 from service.domain.events import EventType
 from service.domain.payloads import SourceRecorded, StatementIssued
-from service.log.read import EventFilter, read_events
 from service.views.deployments.updater import published_date
-from service.views.facts.history import FactVersion, facts_at
+from service.views.facts.history import FactVersion, fold_facts
+from service.views.statements.reading import statement_events
 
 _TYPES = (EventType.statement_issued.value, EventType.source_recorded.value)
 
@@ -67,10 +67,8 @@ class DatedStatement:
 
 
 def statements_at(conn: Connection, position: int) -> list[DatedStatement]:
-    """Every statement standing at `position`, newest first."""
-    if not _any_statement(conn, position):  # the usual case of the deployments view
-        return []
-    facts = facts_at(conn, _TYPES, position)
+    """Every statement standing at `position` (corrections applied), newest first."""
+    facts = fold_facts(statement_events(conn, position), _TYPES).values()
     sources = {
         fact.event.source_id: fact.payload
         for fact in facts
@@ -82,11 +80,6 @@ def statements_at(conn: Connection, position: int) -> list[DatedStatement]:
         if isinstance(fact.payload, StatementIssued)
     ]
     return sorted(dated, key=DatedStatement.newest_first, reverse=True)
-
-
-def _any_statement(conn: Connection, position: int) -> bool:
-    wanted = EventFilter(types=(EventType.statement_issued.value,), up_to_position=position)
-    return bool(read_events(conn, wanted, 1))
 
 
 def _made_by(
