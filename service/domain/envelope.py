@@ -43,7 +43,11 @@ class RecordedEvent(BaseModel):
     recorded_by: str = Field(description="The name of the API key that recorded it.")
     hash: str
     prev_hash: str
-    idempotency_key: str | None = None
+    idempotency_key: str | None = Field(
+        default=None,
+        description="`sha256:<hex>` of the Idempotency-Key the event was sent with (never "
+        "the key itself; events recorded before 2026-12 show the key as sent).",
+    )
     correlation_id: str | None = None
     causation_id: UUID | None = None
 

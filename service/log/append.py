@@ -9,6 +9,7 @@ so do appends that arrive together (see `EventStore`: group commit).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
@@ -175,8 +176,16 @@ class _Waiting:
 
     @property
     def stamps(self) -> list[Stamp]:
-        key = self.idempotency.key if self.idempotency else None
+        key = idempotency_digest(self.idempotency.key) if self.idempotency else None
         return [(self.principal, key)] * len(self.events)
+
+
+def idempotency_digest(key: str) -> str:
+    """What an event's envelope keeps of the Idempotency-Key it was sent with: a digest.
+    The envelope is public (and hashed); the key is the client's own, and may say more
+    than it should (a file name, a user). Retries are matched on the key itself, in the
+    idempotency table, which is never shown."""
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -253,3 +254,31 @@ def test_a_key_older_than_the_configured_time_is_forgotten(
 
     assert retry.status_code == 201
     assert "Idempotent-Replayed" not in retry.headers
+
+
+def test_public_reads_show_a_digest_of_the_idempotency_key_never_the_key(
+    client: TestClient, make_key: TokenFactory
+) -> None:
+    # given a desk whose keys say more than they should
+    writer = make_key(Scope.events_write)
+    key = "desk:alice@example.org:import-2026-12-03.jsonl:line-12"
+    sent = client.post("/v1/events", json=source_body(), headers={**writer, "Idempotency-Key": key})
+    assert sent.status_code == 201
+    # when anyone reads the log, one event or a page of them, or the source's stream
+    event_id = sent.json()["events"][0]["id"]
+    one = client.get(f"/v1/events/{event_id}")
+    pages = [
+        one.text,
+        client.get("/v1/events").text,
+        client.get("/v1/streams/source:dailynk-2023-05-nk-workers-russia").text,
+    ]
+    # then they see the key's SHA-256, never the key
+    digest = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    assert one.json()["idempotency_key"] == digest
+    assert all(key not in page and "alice" not in page for page in pages)
+    # and a retry with the key is still recognised
+    again = client.post(
+        "/v1/events", json=source_body(), headers={**writer, "Idempotency-Key": key}
+    )
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
