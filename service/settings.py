@@ -67,7 +67,10 @@ class Settings(BaseSettings):
         "without it.",
     )
     public_url: str | None = Field(
-        default=None, description="Base URL used in `next` links, e.g. https://ledger.example.org."
+        default=None,
+        description="Where clients reach the service, e.g. https://ledger.example.org: the "
+        "base of absolute links (`next`, `Link` headers, a deployments row's `events_url`) "
+        "and the contract's `servers`. Unset: links use the address each request was sent to.",
     )
     # Limits on what one client may ask (api/rate_limits.py, the event stream). Budgets
     # are in `limits` notation and counted per process: with N workers, N times each.

@@ -41,6 +41,8 @@ PARAMETER_DESCRIPTIONS: dict[str, str] = {
     "speaker": "Words of the speaker's name, role or organisation.",
     "issued_from": "Statements issued on or after this date.",
     "issued_to": "Statements issued on or before this date.",
+    "basis": "Only wages reported as `promised` or as `paid`.",
+    "purpose": "Statistics giving a figure of this purpose (`total`: a total).",
     "key_id": "The key's id, as `GET /v1/admin/keys` lists it.",
     "webhook_id": "The subscription's id, as `GET /v1/admin/webhooks` lists it.",
     "idempotency-key": "Any string unique to this request: sent again with the same body, "
@@ -172,17 +174,14 @@ def fill_try_it_out(document: Document) -> None:
 
 
 def declare_response_headers(document: Document) -> None:
-    """The headers an answer carries, where it carries them: ETag on every view that
-    answers 304, Link on every page that has a `next`, Location and Idempotent-Replayed
-    on a recording, Retry-After on a 503 or 429."""
+    """The headers an answer carries, where it carries them: Link on every page that has
+    a `next`, Location and Idempotent-Replayed on a recording, Retry-After on a 503 or
+    429 (a view's ETag is declared with its conditional reads)."""
     components = document.setdefault("components", {})
     components.setdefault("headers", {}).update(HEADERS)
     schemas = components.get("schemas", {})
     for method, _, operation in operations(document):
         responses = operation.get("responses", {})
-        if "304" in responses:
-            for status in ("200", "304"):
-                _add_header(responses[status], "ETag")
         ok = responses.get("200", {})
         if method == "get" and _has_next(ok, schemas):
             _add_header(ok, "Link")
@@ -207,13 +206,22 @@ def _has_next(response: dict[str, Any], schemas: dict[str, Any]) -> bool:
     return "next" in model.get("properties", {})
 
 
-def bodiless_not_modified(document: Document) -> None:
-    """A 304 has no body: declared with none (and its ETag), so that generators type a
-    view as the view, not as `Any`."""
+NOT_MODIFIED = (
+    "\n\nAsked again with this answer's `ETag` in `If-None-Match`, it answers "
+    "`304 Not Modified`, with no body, while nothing changed."
+)
+
+
+def conditional_reads_in_words(document: Document) -> None:
+    """A view answers 304 only to a client that sent `If-None-Match`, which such a client
+    expects. Declared as a response, a bodiless 304 makes generators type every view as
+    `Any | View | Problem | None`: it is said in the operation's words and with its ETag
+    header instead, and the view is typed `View | Problem`."""
     for _, _, operation in operations(document):
-        not_modified = operation.get("responses", {}).get("304")
-        if not_modified is not None:
-            not_modified.pop("content", None)
+        responses = operation.get("responses", {})
+        if responses.pop("304", None) is not None:
+            _add_header(responses["200"], "ETag")
+            operation["description"] = operation.get("description", "") + NOT_MODIFIED
 
 
 def refine(document: Document) -> Document:
@@ -222,6 +230,6 @@ def refine(document: Document) -> Document:
     describe_parameters(document)
     fill_try_it_out(document)
     mark_public_operations(document)
-    bodiless_not_modified(document)
     declare_response_headers(document)
+    conditional_reads_in_words(document)
     return document

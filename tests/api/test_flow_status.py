@@ -15,7 +15,7 @@ from tests.factories import SOURCE_ID, dispatch_body, meta_body, source_body
 Headers = dict[str, str]
 EXACT_1000 = {"text": "1,000", "qualifier": "exact", "number": 1000}
 EXACT_99 = {"text": "99", "qualifier": "exact", "number": 99}
-ZERO = {"min": 0, "best": 0, "max": 0, "best_complete": True}
+NOT_REPORTED = None  # a flow no fact reports is null: not a report of zero
 
 
 def exactly(n: int) -> dict[str, Any]:
@@ -75,13 +75,13 @@ def test_a_plan_is_stored_with_its_status_and_shown_apart_never_as_workers_sent(
     assert event["data"]["status"] == status
     # and it is not in the flows nor in the stock, only in `planned`
     row = rows_by_place(client)["ru-vladivostok"]
-    assert row["dispatched"] == ZERO
-    assert row["net_flow"] == ZERO
+    assert row["dispatched"] == NOT_REPORTED
+    assert row["net_flow"] == NOT_REPORTED
     assert row["planned"] == exactly(1000)
     assert row["estimated_present"] == exactly(99)
     assert row["events"] == 1
     country = client.get("/v1/deployments", params={"group_by": "country"}).json()["rows"]
-    assert country[0]["dispatched"] == ZERO
+    assert country[0]["dispatched"] == NOT_REPORTED
     assert country[0]["planned"] == exactly(1000)
 
 
@@ -91,7 +91,7 @@ def test_an_underway_dispatch_counts_as_workers_sent(client: TestClient, sourced
     assert event["data"]["status"] == "underway"
     row = rows_by_place(client)["ru-vladivostok"]
     assert row["dispatched"] == exactly(1000)
-    assert row["planned"] == ZERO
+    assert row["planned"] == NOT_REPORTED
     assert row["estimated_present"] == exactly(1099)
 
 
@@ -224,7 +224,7 @@ def test_a_planned_repatriation_counts_nowhere(client: TestClient, sourced: Head
     }
     assert recorded(client, sourced, body)["data"]["status"] == "announced"
     row = rows_by_place(client)["ru-vladivostok"]
-    assert (row["repatriated"], row["planned"]) == (ZERO, ZERO)
+    assert (row["repatriated"], row["planned"]) == (NOT_REPORTED, NOT_REPORTED)
     assert row["estimated_present"] == exactly(99)
 
 
@@ -258,7 +258,7 @@ def test_a_plan_corrected_to_a_dispatch_moves_from_planned_to_dispatched(
         meta_body("fact.corrected", plan["id"], reason="they left", replacement=replacement),
     )
     row = rows_by_place(client)["ru-vladivostok"]
-    assert (row["dispatched"], row["planned"]) == (exactly(1000), ZERO)
+    assert (row["dispatched"], row["planned"]) == (exactly(1000), NOT_REPORTED)
 
 
 def test_plans_are_in_the_csv_the_geojson_and_the_timeline(

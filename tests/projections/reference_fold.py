@@ -306,18 +306,26 @@ class Row:
     events: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
     reported: list[date] = field(default_factory=list)
+    figures: set[str] = field(default_factory=set)
+    """The flows some fact of the row reports: the others are null (nothing reported is
+    not a report of zero), and net_flow is null when neither flow was reported."""
 
     @property
     def net_flow(self) -> Interval:
         return minus(self.dispatched, self.repatriated)
 
+    def _flow(self, name: str, value: Interval) -> dict[str, Any] | None:
+        return value.as_json() if name in self.figures else None
+
     def as_json(self) -> dict[str, Any]:
         """The row's figures in the API's shape (see `normalised_view`)."""
         return {
-            "dispatched": self.dispatched.as_json(),
-            "repatriated": self.repatriated.as_json(),
-            "net_flow": self.net_flow.as_json(),
-            "planned": self.planned.as_json(),
+            "dispatched": self._flow("dispatched", self.dispatched),
+            "repatriated": self._flow("repatriated", self.repatriated),
+            "net_flow": (
+                self.net_flow.as_json() if self.figures & {"dispatched", "repatriated"} else None
+            ),
+            "planned": self._flow("planned", self.planned),
             "estimated_present": (
                 self.estimated_present.as_json() if self.estimated_present else None
             ),
@@ -380,6 +388,7 @@ def fold_flows(
                 continue
             row = rows.setdefault(key, Row())
             setattr(row, figure, plus(getattr(row, figure), part))
+            row.figures.add(figure)
             if len(parts) > 1:
                 partners = tuple(sorted({"/".join(k) for k, _ in parts if k != key}))
                 row.shared.append(SharedEntry(fact.id, count, partners))

@@ -30,7 +30,9 @@ def repeat_key(request: Request, head: ViewHead) -> Hashable:
     query = tuple(sorted(parse_qsl(request.scope["query_string"].decode("latin-1"), True)))
     today = datetime.now(UTC).date()  # views without as_of depend on the date
     accept = request.headers.get("accept", "")
-    return ("repeat", request.scope["path"], query, accept, head, today)
+    # The answer's links are absolute, on the address asked (unless LEDGER_PUBLIC_URL).
+    base = request.base_url
+    return ("repeat", request.scope["path"], query, accept, str(base), head, today)
 
 
 def file_for_repeats(ledger: Ledger, request: Request, head: ViewHead, rendered: Rendered) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from service.api.countries import CountryDep
 from service.api.deps import ConnectionDep, LedgerDep
 from service.api.problems import problem_responses
-from service.api.serving.links import NEXT_PAGE, link_next, page_link
+from service.api.serving.links import NEXT_PAGE, link_next, page_link, public_base
 from service.api.serving.negotiation import format_parameter
 from service.api.serving.pipeline import Forms, serve_view
 from service.api.serving.representations import alternative_media_types
@@ -161,6 +161,7 @@ async def deployments(
     `Accept: application/geo+json` (with `place` in `group_by`) for a map.
     """
     names = parse_group_by(group_by)
+    base = public_base(request)
     query = DeploymentQuery(
         group_by=names,
         as_of=axes.as_of,
@@ -175,13 +176,22 @@ async def deployments(
     def compute(conn: Connection, position: int, head: int) -> DeploymentsView:
         at = replace(query, position=position)
         claims = claims_beside(conn, at)
-        return deployments_view(conn, ledger.gazetteer, at, head, ledger.folds, claims)
+        return deployments_view(
+            conn, ledger.gazetteer, at, head, ledger.folds, claims, base_url=base
+        )
 
     def json(conn: Connection, position: int, head: int) -> bytes:
         at = replace(query, position=position)
         claims = claims_beside(conn, at)
         return deployments_json(
-            conn, ledger.gazetteer, at, head, ledger.folds, ledger.row_fragments, claims
+            conn,
+            ledger.gazetteer,
+            at,
+            head,
+            ledger.folds,
+            ledger.row_fragments,
+            claims,
+            base_url=base,
         )
 
     forms = Forms(
@@ -192,7 +202,9 @@ async def deployments(
         json=json,
         gzip=True,
     )
-    return await serve_view(request, ledger, axes, ("deployments", query), compute, forms)
+    # Row links are absolute: answers asked at another address are kept apart.
+    key = ("deployments", query, base)
+    return await serve_view(request, ledger, axes, key, compute, forms)
 
 
 class RowEvents(BaseModel):

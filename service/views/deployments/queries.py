@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, FieldSerializationInfo, PrivateAttr, field_serializer
 from sqlalchemy import Connection
 
 from service.domain.dates import ReportedDate
@@ -64,19 +64,31 @@ class SharedCountOut(BaseModel):
     )
 
 
+FLOWS = ("dispatched", "repatriated", "planned")
+MOVES = frozenset({"dispatched", "repatriated"})
+"""The flows `net_flow` is made of."""
+
+
 class DeploymentRow(BaseModel):
     country: str | None = None
     place: PlaceSummary | None = None
     affiliation: str | None = None
-    dispatched: Range
-    repatriated: Range
+    dispatched: Range = Field(
+        description="Workers reported sent here. `null` when no report of a dispatch is "
+        "behind this row (a row of repatriations, stocks or plans only): nothing was "
+        "reported, which is not a report that none went."
+    )
+    repatriated: Range = Field(
+        description="Workers reported sent home from here; `null` when none was reported."
+    )
     net_flow: Range = Field(
-        description="dispatched − repatriated, as an interval; may be negative."
+        description="dispatched − repatriated, as an interval; may be negative. `null` "
+        "when neither was reported."
     )
     planned: Range = Field(
         description='Dispatches reported as planned or announced ("will send"), by the '
         "same rules as `dispatched`: shown apart, never counted in the flows, `net_flow` or "
-        "`estimated_present`."
+        "`estimated_present`; `null` when no plan was reported."
     )
     estimated_present: Range | None = Field(
         description="The latest reported stock at or before the date, plus the net flows "
@@ -97,7 +109,19 @@ class DeploymentRow(BaseModel):
     sources: int = Field(description="Distinct sources behind this row.")
     first_reported: date | None
     last_reported: date | None
-    events_url: str = Field(description="The events behind this row.")
+    events_url: str = Field(
+        description="The events behind this row, pinned to the view's position: an "
+        "absolute address (on `LEDGER_PUBLIC_URL` when set, else the address asked)."
+    )
+
+    _reported: frozenset[str] = PrivateAttr(default=frozenset(FLOWS))
+    """The flows some fact of this row reports. A flow nobody reported is kept as [0, 0, 0]
+    for the sums, and written `null`: an empty row must not read as a report of zero."""
+
+    @field_serializer(*FLOWS, "net_flow")
+    def _unreported_as_null(self, flow: Range, info: FieldSerializationInfo) -> Range | None:
+        reported = self._reported & ({info.field_name} if info.field_name in FLOWS else MOVES)
+        return flow if reported else None
 
 
 class StatedClaim(Claim):
@@ -141,7 +165,7 @@ def place_summary(gazetteer: Gazetteer, place_id: str) -> PlaceSummary | None:
 
 def _row(group: DeploymentGroup, gazetteer: Gazetteer, events_url: str) -> DeploymentRow:
     place_id = group.key.get("place")
-    return DeploymentRow(
+    row = DeploymentRow(
         country=group.key.get("country"),
         place=place_summary(gazetteer, place_id) if place_id else None,
         affiliation=group.key.get("affiliation"),
@@ -162,11 +186,13 @@ def _row(group: DeploymentGroup, gazetteer: Gazetteer, events_url: str) -> Deplo
         last_reported=group.last_reported,
         events_url=events_url,
     )
+    row._reported = frozenset(flow for flow in FLOWS if getattr(group, flow).facts)
+    return row
 
 
-def _events_url(group: DeploymentGroup, position: int) -> str:
+def _events_url(group: DeploymentGroup, position: int, base_url: str) -> str:
     params = "&".join(f"{k}={v}" for k, v in group.key.items())
-    return f"/v1/deployments/events?{params}&at_position={position}"
+    return f"{base_url}/v1/deployments/events?{params}&at_position={position}"
 
 
 def _view(
@@ -200,11 +226,13 @@ def deployments_view(
     head: int,
     folds: IncrementalFolds,
     claims: Sequence[StatedClaim] = (),
+    *,
+    base_url: str = "",
 ) -> DeploymentsView:
     """The view; `claims` are listed beside its rows as given (`views/statements/claims.py`
     chooses them: this read model does not read statements)."""
     rows = [
-        _row(group, gazetteer, _events_url(group, query.position))
+        _row(group, gazetteer, _events_url(group, query.position, base_url))
         for group in folded_groups(conn, query, folds)
     ]
     return _view(query, head, rows, claims)
@@ -218,6 +246,8 @@ def deployments_json(
     folds: IncrementalFolds,
     fragments: RowFragments,
     claims: Sequence[StatedClaim] = (),
+    *,
+    base_url: str = "",
 ) -> bytes:
     """`deployments_view(…).model_dump_json()`, from the rows' JSON kept (`RowFragments`)."""
 
@@ -225,7 +255,7 @@ def deployments_json(
         return _row(group, gazetteer, events_url)
 
     rows = [
-        fragments.row_json(group, _events_url(group, query.position), make_row)
+        fragments.row_json(group, _events_url(group, query.position, base_url), make_row)
         for group in folded_groups(conn, query, folds)
     ]
     return with_rows(_view(query, head, [], claims), rows)
