@@ -3,6 +3,7 @@ and the refinements (`openapi_refine.py`) that make it read well and generate we
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -148,27 +149,43 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 base=base
             )
         _problem_media_types(operation)
+    _drop_unanswered_schemas(document)
     return refine(document)
+
+
+def _drop_unanswered_schemas(document: dict[str, Any]) -> None:
+    """FastAPI's own 422 body (`HTTPValidationError`) is never sent (a Problem is): once no
+    response names it, it leaves the contract, so generators make no model of it."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        others = {k: v for k, v in document.items() if k != "components"}
+        rest = {k: v for k, v in schemas.items() if k != name}
+        if f'"#/components/schemas/{name}"' not in json.dumps([others, rest]):
+            schemas.pop(name, None)
 
 
 def _problem_media_types(operation: dict[str, Any]) -> None:
     for status, response in operation.get("responses", {}).items():
         content = response.get("content", {})
         if status[0] in "45" and content:
-            # Errors are problem+json whatever the operation's own media type
-            # (an SSE or CSV operation documents its 422 under that type otherwise).
-            schema = content.get("application/json") or next(iter(content.values()))
-            response["content"] = {PROBLEM_MEDIA_TYPE: schema}
+            # Errors are problem+json whatever the operation's own media type (an SSE or
+            # CSV operation documents its 422 under that type otherwise), and a Problem
+            # whatever FastAPI assumed (its HTTPValidationError is never sent).
+            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}
     if "requestBody" in operation:
-        # Any body can be unreadable (400) or over the size limit (413).
-        for status in (400, 413):
+        # Any body can be unreadable (400), over the size limit (413), or not JSON in
+        # UTF-8 (415: api/body_guard.py).
+        for status in (400, 413, 415):
             operation["responses"].setdefault(str(status), _problem_response(status))
     # Any request can carry a NUL character, refused with a 422 (api/nul_guard.py).
     operation["responses"].setdefault("422", _problem_response(422))
 
 
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+
+
 def _problem_response(status: int) -> dict[str, Any]:
-    schema = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    schema = {"schema": PROBLEM_SCHEMA}
     return {"description": HTTPStatus(status).phrase, "content": {PROBLEM_MEDIA_TYPE: schema}}
 
 

@@ -278,3 +278,16 @@ def test_each_address_asked_gets_links_on_itself(seeded: TestClient) -> None:
 
     assert first["rows"][0]["events_url"].startswith("http://one.example/")
     assert second["rows"][0]["events_url"].startswith("http://two.example/")
+
+
+def test_every_error_is_documented_as_a_problem(document: dict[str, Any]) -> None:
+    for method, path, found in operations(document):
+        for status, response in found["responses"].items():
+            if status[0] in "45":
+                (content,) = response["content"].values()
+                assert content["schema"] == {"$ref": "#/components/schemas/Problem"}, (
+                    method,
+                    path,
+                    status,
+                )
+    assert "HTTPValidationError" not in document["components"]["schemas"]
