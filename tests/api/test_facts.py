@@ -185,6 +185,25 @@ BAD_INPUT = [
     (T.statement_issued, setting("data", "speaker", "name", to=""), "/data/speaker/name"),
     (T.statement_issued, setting("data", "speaker", "country", to="XX"), "/data/speaker/country"),
     (T.statement_issued, setting("data", "issued_on", to="Apr. 25"), "/data/issued_on"),
+    # entries.recorded
+    (T.entries_recorded, without("data", "publisher"), "/data/publisher"),
+    (T.entries_recorded, without("data", "period"), "/data/period"),
+    (
+        T.entries_recorded,
+        setting("data", "by_purpose", 0, "purpose", to="holiday"),
+        "/data/by_purpose/0/purpose",
+    ),
+    (
+        T.entries_recorded,
+        setting("data", "destination_country", to="XX"),
+        "/data/destination_country",
+    ),
+    (T.entries_recorded, setting("data", "total", "number", to=-1), "/data/total/number"),
+    # wage.reported
+    (T.wage_reported, without("data", "amount"), "/data/amount"),
+    (T.wage_reported, setting("data", "per", to="fortnight"), "/data/per"),
+    (T.wage_reported, setting("data", "basis", to="rumoured"), "/data/basis"),
+    (T.wage_reported, setting("data", "amount", "amount", to="-500"), "/data/amount/amount"),
     # fact.corroborated
     (T.fact_corroborated, without("data", "target_event_id"), "/data/target_event_id"),
     (
@@ -843,8 +862,10 @@ def test_a_warning_in_a_batch_names_the_events_index(client: TestClient, writer:
 # --- the documentation a journalist reads --------------------------------------------------
 
 
-def test_every_count_rule_is_written_in_the_api_description(client: TestClient) -> None:
-    description = client.get("/openapi.json").json()["info"]["description"]
+def test_every_count_rule_is_written_where_facts_are_recorded(client: TestClient) -> None:
+    # the rules table is in the description of POST /v1/events (below Swagger's first screen)
+    contract = client.get("/openapi.json").json()
+    description = contract["paths"]["/v1/events"]["post"]["description"]
     for qualifier, rule in BOUNDS_RULES.items():
         assert f"| `{qualifier.value}` | {rule} |" in description
 
