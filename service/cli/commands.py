@@ -131,6 +131,8 @@ def serve(
             f"[bold]First admin key[/bold] ({key.name}); it is shown only now:\n  {token}"
         )
     engine.dispose()
+    address = f"http://{host or settings.host}:{port or settings.port}"
+    console.print(f"[bold]The desk:[/bold] {address}/  ·  the API reference: {address}/docs")
     if (workers or settings.workers) > 1:
         share_between_workers()  # /metrics adds up what every worker counted
     uvicorn.run(
@@ -146,7 +148,7 @@ def serve(
         timeout_worker_healthcheck=WORKER_START_SECONDS,
         # Event streams never end by themselves: without a limit, a shutdown waits
         # for every follower to hang up. Cut off, they reconnect with Last-Event-ID.
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=1,
         # Heads over 16 KiB, clients trickling their heads, idle connections: refused
         # or closed by the server itself (api/server_limits.py).
         **uvicorn_limits(settings),

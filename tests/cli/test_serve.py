@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,15 @@ def free_port() -> int:
 def serving(workdir: Path, database: Path, log: Path) -> Iterator[str]:
     """`labor-ledger serve` on its own port until the block ends; yields its base URL
     once /readyz answers. What it prints goes to `log`."""
+    with serving_process(workdir, database, log) as (base, _):
+        yield base
+
+
+@contextmanager
+def serving_process(
+    workdir: Path, database: Path, log: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`serving`, giving the process too."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     env |= {"LEDGER_DATABASE_URL": f"sqlite:///{database}", "COLUMNS": "200"}
@@ -64,7 +74,7 @@ def serving(workdir: Path, database: Path, log: Path) -> Iterator[str]:
                     pass
                 assert time.monotonic() < deadline, "never ready: " + log.read_text()
                 time.sleep(0.2)
-            yield base
+            yield base, process
         finally:
             process.send_signal(signal.SIGINT)
             try:
@@ -126,3 +136,40 @@ def test_serve_on_an_empty_database_seeds_once_and_prints_one_admin_key_that_sur
     assert key["name"].startswith("bootstrap-admin")
     assert written.status_code == 201, written.text
     assert stranger.status_code == 401, stranger.text
+
+
+def test_sigterm_with_a_stream_open_ends_the_service_promptly_and_quietly(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "ledger.db"
+    log = tmp_path / "serve.log"
+    with serving_process(tmp_path, database, log) as (base, process):
+        # given a follower reading the live stream
+        opened = threading.Event()
+
+        def follow() -> None:
+            try:
+                with (
+                    httpx.Client(timeout=httpx.Timeout(5.0, read=30.0)) as client,
+                    client.stream("GET", f"{base}/v1/events/stream?after=0") as response,
+                ):
+                    for line in response.iter_lines():
+                        if line.startswith("id: "):
+                            opened.set()
+            except httpx.RemoteProtocolError:
+                pass  # the server cut the stream as it stopped: a reader reconnects
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        assert opened.wait(20), "the stream sent nothing"
+        # when the service is told to stop
+        stopped_at = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+        took = time.monotonic() - stopped_at
+    # then it ended within its graceful limit (1 s) and its teardown, cutting the stream
+    # (the follower reconnects with Last-Event-ID), and said nothing alarming
+    assert took < 3, f"took {took:.1f} s"
+    printed = log.read_text()
+    assert "Traceback" not in printed, printed[-3000:]
+    follower.join(timeout=5)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -37,6 +40,13 @@ class EventStreamResponse(StreamingResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except asyncio.CancelledError:
+            # The server is stopping and its grace period (1 s under `serve`) is over: an
+            # endless stream is the one answer expected to be cut then. End it as a
+            # stream ends, so the follower reconnects with Last-Event-ID, and log no
+            # traceback for what is no fault.
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:  # however the stream ends: the client left, or the server stops
             if self.on_close is not None:
                 self.on_close()
