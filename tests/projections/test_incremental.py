@@ -125,6 +125,52 @@ def test_new_flows_move_the_estimate_of_a_group_with_a_stock_only_after_its_date
     assert list(by_place(rows(client)).values()) == from_scratch(seeded, client)
 
 
+def test_a_countrys_own_stock_is_carried_by_new_flows_into_its_cities_without_a_refold(
+    seeded: Ledger, client: TestClient, writer: dict[str, str], folds_done: list[str]
+) -> None:
+    # given a stock for Russia as a whole, and the view by place that shows it on Russia's row
+    other = "rfa-2023-06-workers-far-east"
+    assert client.post("/v1/events", json=source_body(other), headers=writer).status_code == 201
+    stock = stock_body(other, 20_000, "2023-06-01")  # after the seed's repatriations
+    stock["data"]["place"] = {"name": "Russia"}
+    stock["data"]["affiliation"] = "unknown"
+    assert client.post("/v1/events", json=stock, headers=writer).status_code == 201
+    before = by_place(rows(client))["ru/unknown"]
+    # when new reports send workers to two Russian cities, one count shared by both,
+    # one before the stock's date and one after it
+    sent = {"text": "about 300", "qualifier": "approximately", "number": 300}
+    for start in ("2022-06-01", "2023-07-01"):
+        body = dispatch_body(
+            destinations=["Kazan", "Vladivostok"],
+            count=sent,
+            period={"start": start},
+            affiliation="unknown",
+        )
+        assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+    folds_done.clear()
+    after = by_place(rows(client))["ru/unknown"]
+
+    # then Russia's estimate moved by the later count once (not once per city), read from
+    # the new rows alone, and agrees with a full fold and with the view by country
+    assert folds_done == ["new rows"]
+    assert before["estimated_present"] == {
+        "min": 18_000,
+        "best": 20_000,
+        "max": 22_000,
+        "best_complete": True,
+    }
+    assert after["estimated_present"] == {
+        "min": 18_000 + 270,
+        "best": 20_300,
+        "max": 22_000 + 330,
+        "best_complete": True,
+    }
+    assert list(by_place(rows(client)).values()) == from_scratch(seeded, client)
+    by_country = rows(client, group_by="country,affiliation")
+    russia = next(r for r in by_country if r["country"] == "RU" and r["affiliation"] == "unknown")
+    assert russia["estimated_present"] == after["estimated_present"]
+
+
 @pytest.mark.parametrize("change", ["correction", "retraction", "corroboration", "new stock"])
 def test_a_group_whose_rows_ended_or_were_corroborated_or_that_gained_a_stock_is_folded_again(
     seeded: Ledger,

@@ -29,6 +29,7 @@ from datetime import date
 
 from sqlalchemy import Connection
 
+from service.domain.intervals import add
 from service.log.head import read_views_generation
 from service.settings import DEFAULTS
 from service.views.deployments.fold import (
@@ -140,8 +141,12 @@ class IncrementalFolds:
         ):
             return None
         # A country's own stock, in a view by place, is carried forward by the flows into
-        # the whole country (`fold_estimates`): its group changes with any of them.
+        # the whole country (`fold_estimates`): its group changes with any of them. Where
+        # the country only gained new flows, its estimate is carried like a group's: the
+        # earlier one plus the country's new flows after the stock (`_add_country_flows`).
         carried_by_country = _countries_own_stocks(query, earlier, changes)
+        by_new_flows = _carried_by_new_flows(query, carried_by_country, changes)
+        refolded_by_country = carried_by_country - by_new_flows
         groups = {
             key: group
             for key, group in earlier.groups.items()
@@ -152,14 +157,14 @@ class IncrementalFolds:
         added = {
             key
             for key, change in changes.items()
-            if change.only_new_flows and key not in carried_by_country
+            if change.only_new_flows and key not in refolded_by_country
         }
-        if refolded := frozenset((changes.keys() | carried_by_country) - added):
+        if refolded := frozenset((changes.keys() | refolded_by_country) - added):
             groups |= fold_view(conn, replace(query, only_groups=refolded), as_of)
         if added:
             stocked = {  # flows count after the last day of the stock's interval
                 key: stock_date.last
-                for key in added
+                for key in added - by_new_flows  # those: the country's flows, below
                 if key in earlier.groups
                 and (stock_date := earlier.groups[key].estimate_as_of) is not None
             }
@@ -169,7 +174,69 @@ class IncrementalFolds:
                     groups[key] = added_to(earlier.groups.get(key), *new[key])
                 elif key in earlier.groups:  # its new rows lie outside the question
                     groups[key] = earlier.groups[key]
+        if by_new_flows:
+            for key in by_new_flows - added:  # unchanged itself: its flows as they were
+                groups[key] = earlier.groups[key]
+            groups |= _add_country_flows(conn, query, as_of, earlier.position, groups, by_new_flows)
         return groups
+
+
+def _carried_by_new_flows(
+    query: DeploymentQuery, keys: set[GroupKey], changes: dict[GroupKey, GroupChange]
+) -> set[GroupKey]:
+    """Of the countries' own groups `keys`, those whose country only gained new flow rows
+    (no row ended, no stock came): their estimates are carried by addition."""
+    if not keys:
+        return set()
+    place = query.group_by.index("place")
+    refolded = {
+        country.lower()
+        for change in changes.values()
+        if not change.only_new_flows
+        for country in change.countries
+    }
+    return {key for key in keys if key[place] not in refolded}
+
+
+def _add_country_flows(
+    conn: Connection,
+    query: DeploymentQuery,
+    as_of: date,
+    since: int,
+    groups: dict[GroupKey, DeploymentGroup],
+    keys: set[GroupKey],
+) -> dict[GroupKey, DeploymentGroup]:
+    """`groups[key]` for each of `keys` (a country's own place, with a stock), its estimate
+    moved on by the flows into the whole country made after `since` that start after the
+    stock's last day: the fold by country of the new rows alone (a new fact's rows are
+    all new, so a count shared by two of its cities adds once, as in the full fold)."""
+    place = query.group_by.index("place")
+    by_country = tuple(dict.fromkeys("country" if n == "place" else n for n in query.group_by))
+
+    def country_key(key: GroupKey) -> GroupKey:
+        values = dict(zip(query.group_by, key, strict=True))
+        values["country"] = key[place].upper()
+        return tuple(values[n] for n in by_country)
+
+    stock_dates: dict[GroupKey, date] = {}
+    for key in keys:
+        stock_date = groups[key].estimate_as_of
+        assert stock_date is not None  # a country's own group with a stock
+        stock_dates[country_key(key)] = stock_date.last
+    countrywide = DeploymentQuery(
+        group_by=by_country,
+        position=query.position,
+        affiliation=query.affiliation,
+        made_after=since,
+    )
+    new = new_flows_after_stocks(conn, countrywide, as_of, stock_dates)
+    moved: dict[GroupKey, DeploymentGroup] = {}
+    for key in keys:
+        flows = new.get(country_key(key))
+        present = groups[key].stock_plus_flows
+        if flows is not None and present is not None:
+            moved[key] = replace(groups[key], stock_plus_flows=add(present, flows.net_flow))
+    return moved
 
 
 def _countries_own_stocks(
