@@ -66,11 +66,16 @@ async def _warm_views(app: FastAPI) -> None:
     """Ask this process for the default view, as its first reader will: the whole log is
     folded now, not while a reader waits (seconds at a million events), and every cache
     that reader's request looks in is filled. Asked through the app itself, the warm-up
-    fills exactly the caches a request uses, whatever the pipeline becomes."""
+    fills exactly the caches a request uses, whatever the pipeline becomes.
+
+    A view's links are absolute, so its rendered answer is kept per base URL: the one
+    warmed is `LEDGER_PUBLIC_URL`'s. Without it, a reader on another host still finds
+    the view folded, and only its rows are written again for that host."""
     ledger: Ledger = app.state.ledger
+    base_url = ledger.settings.public_url or "http://warm-up"
     try:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://warm-up") as client:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             response = await client.get(WARMED_VIEW, headers={"Accept-Encoding": "gzip"})
         if response.status_code != 200:
             logging.getLogger(__name__).warning(

@@ -4,6 +4,7 @@ deliver (service/cli/follow.py)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import datetime
@@ -132,7 +133,10 @@ def serve(
         )
     engine.dispose()
     address = f"http://{host or settings.host}:{port or settings.port}"
-    console.print(f"[bold]The desk:[/bold] {address}/  ·  the API reference: {address}/docs")
+    # A log line (JSON unless LEDGER_LOG_FORMAT=text), as every line `serve` writes.
+    logging.getLogger("service.serve").info(
+        "the desk: %s/ · the API reference: %s/docs", address, address
+    )
     if (workers or settings.workers) > 1:
         share_between_workers()  # /metrics adds up what every worker counted
     uvicorn.run(

@@ -43,7 +43,10 @@ class GatedFolds(IncrementalFolds):
 @pytest.fixture
 def warming(settings: Settings) -> Iterator[tuple[Ledger, GatedFolds]]:
     """A seeded ledger whose process warms its views at start, held at the fold."""
-    warm = settings.model_copy(update={"warm_views_on_start": True})
+    # the address its readers use (links are absolute: a view is kept per base URL)
+    warm = settings.model_copy(
+        update={"warm_views_on_start": True, "public_url": "http://testserver"}
+    )
     ledger = build_ledger(warm)
     import_events(ledger.store, ledger.gazetteer, read_seed(), principal=SEED_PRINCIPAL)
     folds = ledger.folds = GatedFolds()
