@@ -94,6 +94,7 @@ def build_ledger(settings: Settings) -> Ledger:
             max_changed=settings.fold_carried_max_groups,
             kept_per_question=settings.folds_kept_per_question,
             kept_questions=settings.folds_kept_questions,
+            gazetteer=gazetteer,
         ),
     )
 

@@ -237,3 +237,49 @@ def test_only_the_last_questions_asked_are_kept(
     rows(client, as_of=days[0])  # let go: folded again
 
     assert folds_done == ["full", "full", "full", "full"]
+
+
+@pytest.mark.parametrize(
+    ("group_by", "scope"),
+    [
+        ("place,affiliation", {"country": "Russia"}),
+        ("country", {"country": "RU"}),
+        ("place", {"place": "ru-moscow"}),
+    ],
+)
+def test_a_view_of_one_country_or_place_is_carried_forward_like_the_whole_one(
+    seeded: Ledger,
+    client: TestClient,
+    writer: dict[str, str],
+    folds_done: list[str],
+    group_by: str,
+    scope: dict[str, str],
+) -> None:
+    """The desk asks about one country at a time: at a million events a fold of it took
+    a minute, so it is the whole view, carried forward, cut down to the country."""
+    rows(client, group_by=group_by, **scope)
+    body = dispatch_body(destinations=["Moscow", "Dandong"], affiliation="civilian")
+    assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+
+    after = rows(client, group_by=group_by, **scope)
+
+    assert folds_done == ["full", "new rows"]
+    assert after and all(r.get("country") in (None, "RU") for r in after)
+    assert all(r["place"]["country"] == "RU" for r in after if r.get("place"))
+    assert after == from_scratch(seeded, client, group_by=group_by, **scope)
+
+
+def test_a_filter_that_splits_a_group_is_folded_whole(
+    seeded: Ledger, client: TestClient, writer: dict[str, str], folds_done: list[str]
+) -> None:
+    """By affiliation, a view of Russia keeps only the Russian part of each fact: no
+    group of the whole view is that part, so it is folded from the rows each time."""
+    before = rows(client, group_by="affiliation", country="RU")
+    body = dispatch_body(destinations=["Moscow", "Dandong"], affiliation="civilian")
+    assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+
+    after = rows(client, group_by="affiliation", country="RU")
+
+    assert folds_done == ["full", "full"]
+    assert after != before
+    assert after == from_scratch(seeded, client, group_by="affiliation", country="RU")

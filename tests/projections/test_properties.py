@@ -464,6 +464,13 @@ def filter_choices(dates: list[date]) -> st.SearchStrategy[dict[str, str]]:
     )
 
 
+scope_choices = st.fixed_dictionaries(
+    {},
+    optional={"country": st.sampled_from(sorted(CITIES)), "place": st.sampled_from(SCOPES)},
+)
+"""A view's scope alone: a country, a place (a region includes its cities), or both."""
+
+
 def interesting_dates(log: list[dict[str, Any]]) -> list[date]:
     """Every date a fact counts from, and the day before it: where `as_of` flips."""
     found: set[date] = set()
@@ -593,6 +600,14 @@ def test_live_view_equals_the_reference_fold_and_a_rebuild(
                 midway = Question(data.draw(st.sampled_from(GROUPINGS)))
                 view = reference.normalised_view(ask(client, midway))
                 assert view == expected(sent_log(client, writer), midway), midway
+                # so is one with a country or place filter, kept as the unfiltered one
+                # cut to the groups inside it where the groups' keys decide that
+                scoped = Question(
+                    data.draw(st.sampled_from(GROUPINGS)),
+                    filters=tuple(sorted(data.draw(scope_choices).items())),
+                )
+                view = reference.normalised_view(ask(client, scoped))
+                assert view == expected(sent_log(client, writer), scoped), scoped
         writer.commit()
         log = sent_log(client, writer)
         head = log[-1]["position"]

@@ -18,18 +18,28 @@ database each carry their own views forward and agree. A view more than
 of a source (it re-dates the source's rows in place) is folded whole. A rebuild
 rewrites the rows without moving the log: the folds kept are of the views'
 generation they were read at (`read_views_generation`), and a newer one drops them.
+
+A view with a country or place filter is, when the filter is decided by each group's own
+key (countries in a view by country or by place, places in a view by place), the view
+without the filter cut down to the groups inside it (`_restricted`): a fact's share then
+depends only on how many groups it names, inside the filter or not, as in the scoped fold.
+So it is carried forward as the unfiltered view is, and the desk's questions about one
+country are an append's cost, not a fold of the country. A filter that splits a group
+(a country's view of its cities, or a place filter in a view by country) is folded whole.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import Connection
 
 from service.domain.intervals import add
+from service.gazetteer import Gazetteer, default_gazetteer
 from service.log.head import read_views_generation
 from service.settings import DEFAULTS
 from service.views.deployments.fold import (
@@ -82,8 +92,11 @@ class IncrementalFolds:
         max_changed: int = DEFAULTS.fold_carried_max_groups,
         kept_per_question: int = DEFAULTS.folds_kept_per_question,
         kept_questions: int = DEFAULTS.folds_kept_questions,
+        gazetteer: Gazetteer | None = None,
     ) -> None:
-        """The limits are the `fold_*` and `folds_*` settings (see `Settings`)."""
+        """The limits are the `fold_*` and `folds_*` settings (see `Settings`); the
+        gazetteer names each place's country (every stored place was resolved by it)."""
+        self._country_of = _country_of(gazetteer or default_gazetteer())
         self.max_step = max_step
         self.max_changed = max_changed
         self.kept_per_question = kept_per_question
@@ -98,8 +111,10 @@ class IncrementalFolds:
     ) -> dict[GroupKey, DeploymentGroup]:
         """What `fold_view` returns: from an earlier fold of the same question when
         there is one to carry forward. The groups returned are never changed later."""
-        if query.countries is not None or query.place_ids is not None or query.month:
+        if query.month:
             return fold_view(conn, query, as_of)
+        if query.countries is not None or query.place_ids is not None:
+            return self._scoped(conn, query, as_of)
         question = (replace(query, position=0), as_of)
         # Read before the rows: a fold is never older than the generation it is kept under.
         generation = read_views_generation(conn)
@@ -129,6 +144,17 @@ class IncrementalFolds:
             while len(self._kept) > self.kept_questions:
                 self._kept.popitem(last=False)
         return dict(groups)
+
+    def _scoped(
+        self, conn: Connection, query: DeploymentQuery, as_of: date
+    ) -> dict[GroupKey, DeploymentGroup]:
+        """A view with a country or place filter: the unfiltered view's groups inside the
+        filter, where each group's key decides whether it is inside; else a full fold."""
+        if not _keyed_scope(query):
+            return fold_view(conn, query, as_of)
+        whole = self.fold(conn, replace(query, countries=None, place_ids=None), as_of)
+        inside = _restricted(query, whole, self._country_of)
+        return inside if inside is not None else fold_view(conn, query, as_of)
 
     def _carried_forward(
         self, conn: Connection, query: DeploymentQuery, as_of: date, earlier: _Folded
@@ -253,3 +279,41 @@ def _countries_own_stocks(
         for key, group in earlier.groups.items()
         if group.estimate_as_of is not None and key[place] in touched
     }
+
+
+def _country_of(gazetteer: Gazetteer) -> Callable[[str], str | None]:
+    def country_of(place_id: str) -> str | None:
+        place = gazetteer.get(place_id)
+        return place.country if place is not None else None
+
+    return country_of
+
+
+def _keyed_scope(query: DeploymentQuery) -> bool:
+    """Does each group's key alone say whether it is inside the query's filters?"""
+    countries_keyed = query.countries is None or bool({"country", "place"} & set(query.group_by))
+    places_keyed = query.place_ids is None or "place" in query.group_by
+    return countries_keyed and places_keyed
+
+
+def _restricted(
+    query: DeploymentQuery,
+    groups: dict[GroupKey, DeploymentGroup],
+    country_of: Callable[[str], str | None],
+) -> dict[GroupKey, DeploymentGroup] | None:
+    """The groups inside `query`'s filters (`_keyed_scope`); None when a place of some
+    group is not in the gazetteer, so that its country is known only to its rows."""
+    names = query.group_by
+    inside: dict[GroupKey, DeploymentGroup] = {}
+    for key, group in groups.items():
+        values = dict(zip(names, key, strict=True))
+        if query.place_ids is not None and values["place"] not in query.place_ids:
+            continue
+        if query.countries is not None:
+            country = values.get("country") or country_of(values["place"])
+            if country is None:
+                return None
+            if country not in query.countries:
+                continue
+        inside[key] = group
+    return inside
