@@ -99,7 +99,7 @@ class Answer:
             for bound in ("min", "best", "max"):
                 found = getattr(value, bound) if value is not None else None
                 cells[f"{name}_{bound}"] = "" if found is None else str(found)
-        ids = dict.fromkeys(r.source_id for r in city.reports)
+        ids = dict.fromkeys(i for r in city.reports for i in (r.source_id, *r.corroborated_by))
         named = [card for i in ids if (card := self.evidence.sources.get(i)) is not None]
         cells["reports"] = "; ".join(f"{r.kind}: {r.count_text}" for r in city.reports)
         cells["sources"] = "; ".join(s.outlet for s in named)

@@ -8,7 +8,7 @@ they cite, each as it stood at the page's position.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from uuid import UUID
 
@@ -30,7 +30,7 @@ from service.domain.payloads import (
 )
 from service.domain.readers import read_replacement
 from service.views.deployments.fold import DeploymentQuery
-from service.views.deployments.queries import Range, events_behind
+from service.views.deployments.queries import Range, corroborating_sources, events_behind
 from service.views.facts.history import fold_facts
 
 REPORTS_LISTED = 500
@@ -70,6 +70,8 @@ class Report:
     quote: str
     source_id: str
     corrected: bool
+    corroborated_by: tuple[str, ...] = ()
+    """Other sources that corroborated the fact: counted among the row's sources."""
 
     @property
     def vague(self) -> bool:
@@ -105,7 +107,10 @@ def gather_evidence(conn: Connection, query: DeploymentQuery, scope: dict[str, s
         )
     }
     reports = [report for event in events if (report := _report(event, targets)) is not None]
-    return Evidence(reports, sources_at(conn, {r.source_id for r in reports}, query.position), more)
+    others = corroborating_sources(conn, [r.fact_id for r in reports], query.position)
+    reports = [replace(r, corroborated_by=tuple(others.get(r.fact_id, ()))) for r in reports]
+    ids = {i for r in reports for i in (r.source_id, *r.corroborated_by)}
+    return Evidence(reports, sources_at(conn, ids, query.position), more)
 
 
 def sources_at(conn: Connection, ids: Iterable[str], position: int) -> dict[str, SourceCard]:

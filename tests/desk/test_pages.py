@@ -456,3 +456,30 @@ def test_officials_claims_are_listed_beside_the_answer_never_in_it(
     assert "about 5,000" not in counted
     assert "city officials (2023-05), of Primorsky Krai: present about 5,000" in beside
     assert "expected a few thousand" in beside
+
+
+def test_a_corroborating_source_is_named_under_its_report_and_in_the_csv(
+    client: TestClient, seeded: Ledger, writer: Headers
+) -> None:
+    """The sentence counts the sources behind the numbers, corroborations included: the
+    page and its download name each of them."""
+    vladivostok = next(
+        e
+        for e in client.get("/v1/events", params={"limit": 50}).json()["events"]
+        if e["type"] == "workers.dispatched" and "Vladivostok" in str(e["data"]["destinations"])
+    )
+    other = "yonhap-2023-06-workers"
+    assert client.post("/v1/events", json={**_source(other)}, headers=writer).status_code == 201
+    before = client.get("/v1/deployments").json()["position"]
+    corroboration = meta_body("fact.corroborated", vladivostok["id"], source_id=other)
+    assert client.post("/v1/events", json=corroboration, headers=writer).status_code == 201
+
+    words = text(main(client.get("/", params=RUSSIA_2023).text))
+    rows = list(csv.DictReader(io.StringIO(client.get("/answer.csv", params=RUSSIA_2023).text)))
+
+    assert "from two sources" in words
+    assert "Corroborated by Yonhap" in words
+    [row] = [r for r in rows if r["place_id"] == "ru-vladivostok"]
+    assert "Yonhap" in row["sources"].split("; ")
+    pinned_before = {**RUSSIA_2023, "at_position": str(before)}  # a permalink of before
+    assert "Corroborated by" not in text(main(client.get("/", params=pinned_before).text))

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from uuid import UUID
 
 from pydantic import BaseModel, Field, FieldSerializationInfo, PrivateAttr, field_serializer
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from service.domain.dates import ReportedDate
 from service.domain.envelope import RecordedEvent
@@ -24,6 +24,7 @@ from service.log.read import read_events_at
 from service.views.deployments.fold import DeploymentGroup, DeploymentQuery, facts_behind
 from service.views.deployments.incremental import IncrementalFolds
 from service.views.deployments.row_json import RowFragments, with_rows
+from service.views.deployments.tables import CORROBORATIONS
 
 
 class Range(BaseModel):
@@ -272,3 +273,25 @@ def events_behind(
         for chunk in (positions[i : i + 500] for i in range(0, len(positions), 500))
         for event in read_events_at(conn, chunk)
     ]
+
+
+def corroborating_sources(
+    conn: Connection, fact_ids: Sequence[UUID], position: int
+) -> dict[UUID, list[str]]:
+    """Per fact, the other sources that corroborated it by `position`, each once, in the
+    order they did: the sources a view counts beside its facts' own."""
+    found: dict[UUID, list[str]] = {}
+    for start in range(0, len(fact_ids), 500):
+        rows = conn.execute(
+            select(CORROBORATIONS.c.fact_id, CORROBORATIONS.c.source_id)
+            .where(
+                CORROBORATIONS.c.fact_id.in_(fact_ids[start : start + 500]),
+                CORROBORATIONS.c.position <= position,  # as the fold counts them
+            )
+            .order_by(CORROBORATIONS.c.position)
+        )
+        for fact_id, source_id in rows:
+            others = found.setdefault(fact_id, [])
+            if source_id not in others:
+                others.append(source_id)
+    return found

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Row, func, or_, select
 
 from service.log.tables import EVENTS
-from service.views.deployments.tables import CORROBORATIONS
+from service.views.deployments.queries import corroborating_sources
 from service.views.entries.tables import ENTRIES, TOTAL
 
 NOT_WORKERS = (
@@ -109,7 +109,7 @@ def entries_view(conn: Connection, query: EntriesQuery, position: int, head: int
     for row in current_figures(conn, query, position):
         figures[row.fact_id].append(row)
     locators = _locators(conn, list(figures))
-    others = _corroborating_sources(conn, list(figures), position)
+    others = corroborating_sources(conn, list(figures), position)
     return EntriesView(
         as_of=query.as_of,
         position=position,
@@ -169,22 +169,4 @@ def _locators(conn: Connection, fact_ids: list[UUID]) -> dict[UUID, str]:
             )
         )
         found |= {row.id: str(row.provenance.get("locator", "")) for row in rows}
-    return found
-
-
-def _corroborating_sources(
-    conn: Connection, fact_ids: list[UUID], position: int
-) -> dict[UUID, list[str]]:
-    found: dict[UUID, list[str]] = defaultdict(list)
-    for start in range(0, len(fact_ids), 500):
-        rows = conn.execute(
-            select(CORROBORATIONS.c.fact_id, CORROBORATIONS.c.source_id)
-            .where(
-                CORROBORATIONS.c.fact_id.in_(fact_ids[start : start + 500]),
-                CORROBORATIONS.c.position <= position,
-            )
-            .order_by(CORROBORATIONS.c.position)
-        )
-        for row in rows:
-            found[row.fact_id].append(row.source_id)
     return found
