@@ -17,6 +17,7 @@ from uuid import UUID
 from fastapi import APIRouter, FastAPI, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy import Connection
 from starlette.requests import Request
 
@@ -384,16 +385,11 @@ def remittances_page(request: Request, ledger: LedgerDep) -> Response:
         )
         query = RemittancesQuery(as_of=travel.as_of, affiliation=question.affiliation)
         view = remittances_view(conn, query, pin.position, pin.head)
-        ids = {q.source_id for q in view.quotas} | {
-            q.usd_rate.source_id for q in view.quotas if q.usd_rate
-        }
-        return render_page(
-            request,
-            "remittances.html",
-            "Remittance quotas",
-            pin,
-            view=view,
-            cards=sources_at(conn, ids, pin.position),
+        sources = {q.source_id for q in view.quotas}
+        rates = {q.usd_rate.source_id for q in view.quotas if q.usd_rate}
+        title = "Remittance quotas"
+        return _view_page(
+            request, ledger, conn, pin, "remittances.html", title, view, sources | rates
         )
 
     return _serve(request, ledger, page)
@@ -404,20 +400,11 @@ def stocks_page(request: Request, ledger: LedgerDep) -> Response:
     """Stocks of workers as reported, beside the estimate of those present."""
 
     def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
-        name = text_field(_params(request), "country")
-        country = find_country(ledger.gazetteer, name) if name else None
-        query = EstimatesQuery(country=country.code if country else None, as_of=travel.as_of)
+        query = EstimatesQuery(country=_asked_country(request, ledger), as_of=travel.as_of)
         view = estimates_view(conn, ledger.gazetteer, ledger.folds, query, pin.position, pin.head)
-        ids = {s for e in view.estimates for s in e.sources}
-        return render_page(
-            request,
-            "stocks.html",
-            "Reported stocks of workers",
-            pin,
-            view=view,
-            cards=sources_at(conn, ids, pin.position),
-            countries=country_names(ledger.gazetteer),
-        )
+        sources = {s for e in view.estimates for s in e.sources}
+        title = "Reported stocks of workers"
+        return _view_page(request, ledger, conn, pin, "stocks.html", title, view, sources)
 
     return _serve(request, ledger, page)
 
@@ -429,14 +416,9 @@ def statements_page(request: Request, ledger: LedgerDep) -> Response:
     def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
         query = StatementsQuery(as_of=travel.as_of)
         view = statements_view(conn, query, pin.position, pin.head)
-        ids = {s for statement in view.statements for s in statement.sources}
-        return render_page(
-            request,
-            "statements.html",
-            "Statements",
-            pin,
-            view=view,
-            cards=sources_at(conn, ids, pin.position),
+        sources = {s for statement in view.statements for s in statement.sources}
+        return _view_page(
+            request, ledger, conn, pin, "statements.html", "Statements", view, sources
         )
 
     return _serve(request, ledger, page)
@@ -447,21 +429,11 @@ def entries_page(request: Request, ledger: LedgerDep) -> Response:
     """Official counts of arrivals into a country: never counted as workers."""
 
     def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
-        name = text_field(_params(request), "country")
-        country = find_country(ledger.gazetteer, name) if name else None
-        query = EntriesQuery(country=country.code if country else None, as_of=travel.as_of)
+        query = EntriesQuery(country=_asked_country(request, ledger), as_of=travel.as_of)
         view = entries_view(conn, query, pin.position, pin.head)
-        ids = {s for entry in view.entries for s in entry.sources}
-        return render_page(
-            request,
-            "entries.html",
-            "Entry statistics",
-            pin,
-            view=view,
-            cards=sources_at(conn, ids, pin.position),
-            country_name=lambda code: _country_name(ledger, code),
-            countries=country_names(ledger.gazetteer),
-        )
+        sources = {s for entry in view.entries for s in entry.sources}
+        title = "Entry statistics"
+        return _view_page(request, ledger, conn, pin, "entries.html", title, view, sources)
 
     return _serve(request, ledger, page)
 
@@ -471,24 +443,44 @@ def wages_page(request: Request, ledger: LedgerDep) -> Response:
     """What workers were reported to be promised or paid, in USD with the rate's source."""
 
     def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
-        name = text_field(_params(request), "country")
-        country = find_country(ledger.gazetteer, name) if name else None
-        query = WagesQuery(country=country.code if country else None, as_of=travel.as_of)
+        query = WagesQuery(country=_asked_country(request, ledger), as_of=travel.as_of)
         view = wages_view(conn, query, pin.position, pin.head)
-        ids = {s for wage in view.wages for s in wage.sources} | {
-            w.usd_rate.source_id for w in view.wages if w.usd_rate
-        }
-        return render_page(
-            request,
-            "wages.html",
-            "Wages",
-            pin,
-            view=view,
-            cards=sources_at(conn, ids, pin.position),
-            countries=country_names(ledger.gazetteer),
-        )
+        sources = {s for wage in view.wages for s in wage.sources}
+        rates = {w.usd_rate.source_id for w in view.wages if w.usd_rate}
+        return _view_page(request, ledger, conn, pin, "wages.html", "Wages", view, sources | rates)
 
     return _serve(request, ledger, page)
+
+
+def _asked_country(request: Request, ledger: Ledger) -> str | None:
+    """The code of the country the form names, if it names one (a name not known is a 422
+    page naming the field)."""
+    name = text_field(_params(request), "country")
+    return find_country(ledger.gazetteer, name).code if name else None
+
+
+def _view_page(
+    request: Request,
+    ledger: Ledger,
+    conn: Connection,
+    pin: Pin,
+    template: str,
+    title: str,
+    view: BaseModel,
+    sources: set[str],
+) -> Response:
+    """A view's page: a card for each source it cites, as it stood at the pin (and, for
+    the pages asked of a country, the form's list of countries and their names)."""
+    return render_page(
+        request,
+        template,
+        title,
+        pin,
+        view=view,
+        cards=sources_at(conn, sources, pin.position),
+        country_name=lambda code: _country_name(ledger, code),
+        countries=country_names(ledger.gazetteer),
+    )
 
 
 def mount_desk(app: FastAPI) -> None:
