@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from service.domain.envelope import RecordedEvent
 from service.domain.events import META_TYPES
 from service.domain.payloads import FactCorrected, FactRetracted, Payload
 from service.domain.readers import MetaPayload, read_replacement
-from service.log.read import EventFilter, read_events
+from service.log.read import EventFilter, read_events, read_events_at
+from service.log.tables import EVENTS
 
 PAGE = 5000
 
@@ -50,6 +51,33 @@ def read_log(conn: Connection, types: Iterable[str], position: int) -> list[Reco
         events += page
         after = page[-1].position
     return events
+
+
+def events_about(
+    conn: Connection, fact_ids: Iterable[UUID], position: int
+) -> list[RecordedEvent]:
+    """The corrections, retractions and corroborations of these facts up to `position`,
+    in order. Only each one's target is read to pick them (a few per cent of a large
+    log), then the events picked: a source's page need not read the whole log."""
+    wanted = {str(fact_id) for fact_id in fact_ids}
+    if not wanted:
+        return []
+    target = EVENTS.c.data["target_event_id"].as_string()
+    picked = [
+        int(row.position)
+        for row in conn.execute(
+            select(EVENTS.c.position, target.label("target")).where(
+                EVENTS.c.type.in_(sorted(t.value for t in META_TYPES)),
+                EVENTS.c.position <= position,
+            )
+        )
+        if row.target in wanted
+    ]
+    return [
+        event
+        for start in range(0, len(picked), PAGE)
+        for event in read_events_at(conn, sorted(picked)[start : start + PAGE])
+    ]
 
 
 def fold_facts(events: Iterable[RecordedEvent], types: Iterable[str]) -> dict[UUID, FactVersion]:

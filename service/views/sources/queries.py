@@ -14,7 +14,7 @@ from service.domain.events import META_TYPES, EventType
 from service.domain.payloads import SourceRecorded
 from service.domain.readers import MetaPayload, read_payload_as
 from service.log.read import EventFilter, read_events
-from service.views.facts.history import FactVersion, facts_at, fold_facts, read_log
+from service.views.facts.history import FactVersion, events_about, facts_at, fold_facts
 
 MAX_EVENTS_OF_A_SOURCE = 100_000
 
@@ -78,12 +78,12 @@ def source_detail(
     if opening is None:
         return None
     fact_types = {e.type for e in own if e.type not in META_TYPES}
-    log = read_log(conn, fact_types, position)
-    versions = fold_facts(log, fact_types)
+    own_facts = [e for e in own if e.type in fact_types]
+    about = events_about(conn, [e.id for e in own_facts], position)
+    versions = fold_facts(sorted([*own_facts, *about], key=lambda e: e.position), fact_types)
     touching: dict[UUID, list[RecordedEvent]] = defaultdict(list)
-    for event in log:
-        if event.type in META_TYPES:
-            touching[_target(event)].append(event)
+    for event in about:
+        touching[_target(event)].append(event)
     facts = [
         _fact_out(e, versions.get(e.id), touching.get(e.id, []))
         for e in own
