@@ -1,6 +1,6 @@
-"""Remittance quotas per affiliation, converted to USD at the nearest earlier reported rate
-(DESIGN §1b): earlier than the quota's own date; where only a later rate was reported,
-that one, and the row says so.
+"""Sums of money reported (remittance quotas, wages), converted to USD at the nearest
+earlier reported rate (DESIGN §1b): earlier than the quota's own date; where only a later
+rate was reported, that one, and the row says so.
 
 A rate's date may be a month, a quarter or a year ("in 2023 the rouble stood at..."): the
 interval of days it covers. A rate counts as of the quota's date or earlier when its
@@ -11,14 +11,21 @@ year, the row says so: it may be of a day after the quota's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TypedDict
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 
 from service.domain.dates import ReportedDate
 from service.domain.events import EventType
-from service.domain.payloads import FxRateReported
+from service.domain.money import Money
+from service.domain.payloads import FxRateReported, SourceRecorded
 from service.domain.readers import read_payload_as
-from service.views.facts.history import FactVersion
+from service.views.deployments.updater import published_date
+from service.views.facts.history import FactVersion, facts_at
 
 CENT = Decimal("0.01")
 
@@ -41,6 +48,84 @@ class Conversion:
     reason: str | None
     note: str | None = None
     """Set when the rate is not one of the quota's date or before it."""
+
+
+class RateUsed(BaseModel):
+    base: str
+    quote: str
+    rate: Decimal
+    as_of: ReportedDate = Field(description="The rate's date, as precise as reported.")
+    text: str | None
+    event_id: UUID
+    source_id: str
+
+    @classmethod
+    def of(cls, rate: ReportedRate) -> RateUsed:
+        return cls(
+            base=rate.base,
+            quote=rate.quote,
+            rate=rate.rate,
+            as_of=rate.as_of,
+            text=rate.text,
+            event_id=rate.fact.event.id,
+            source_id=str(rate.fact.event.provenance["source_id"]),
+        )
+
+
+class InUsd(TypedDict):
+    """The fields a row shows beside a sum as reported: the sum in USD, the rate used and
+    why that one, or why there is none."""
+
+    usd: Decimal | None
+    usd_rate: RateUsed | None
+    rate_note: str | None
+    usd_unavailable_reason: str | None
+
+
+@dataclass(frozen=True)
+class ReportedMoney:
+    """The facts of one type that report a sum of money, with what converting them needs:
+    the rates reported, the view's date, and the day each source was published (the date
+    of a fact that gives none of its own)."""
+
+    facts: list[FactVersion]
+    rates: list[ReportedRate]
+    published: dict[str, date | None]
+    on: date
+
+    def in_usd(self, money: Money, dated: date | None, subject: str = "quota") -> InUsd:
+        """`money` of a fact of the day `dated`, in USD (see `to_usd`)."""
+        conversion = to_usd(
+            money.amount, money.currency, self.on, self.rates, quota_date=dated, subject=subject
+        )
+        return InUsd(
+            usd=conversion.usd,
+            usd_rate=RateUsed.of(conversion.rate) if conversion.rate else None,
+            rate_note=conversion.note,
+            usd_unavailable_reason=conversion.reason,
+        )
+
+
+def reported_money(
+    conn: Connection, fact_type: EventType, position: int, as_of: date | None
+) -> ReportedMoney:
+    """The facts of `fact_type` at `position`, to convert at the rates known by `as_of`
+    (else today)."""
+    facts = facts_at(
+        conn,
+        [fact_type.value, EventType.fx_rate_reported.value, EventType.source_recorded.value],
+        position,
+    )
+    return ReportedMoney(
+        facts=[f for f in facts if f.event.type == fact_type],
+        rates=reported_rates(facts),
+        published={
+            f.payload.source_id: published_date(f.payload)
+            for f in facts
+            if isinstance(f.payload, SourceRecorded)
+        },
+        on=as_of or datetime.now(UTC).date(),
+    )
 
 
 def reported_rates(facts: list[FactVersion]) -> list[ReportedRate]:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from service.domain.dates import ReportedDate
 from service.domain.events import EventType
-from service.domain.payloads import RemittanceQuotaReported, SourceRecorded
+from service.domain.payloads import RemittanceQuotaReported
 from service.domain.readers import read_payload_as
-from service.views.deployments.updater import published_date
-from service.views.facts.history import facts_at
-from service.views.remittances.conversion import ReportedRate, reported_rates, to_usd
+from service.views.remittances.conversion import RateUsed, reported_money
 
 
 @dataclass(frozen=True)
@@ -24,28 +21,6 @@ class RemittancesQuery:
     as_of: date | None = None
     """Quotas in effect by then, in USD at the rate of then (else today's)."""
     affiliation: str | None = None
-
-
-class RateUsed(BaseModel):
-    base: str
-    quote: str
-    rate: Decimal
-    as_of: ReportedDate = Field(description="The rate's date, as precise as reported.")
-    text: str | None
-    event_id: UUID
-    source_id: str
-
-    @classmethod
-    def of(cls, rate: ReportedRate) -> RateUsed:
-        return cls(
-            base=rate.base,
-            quote=rate.quote,
-            rate=rate.rate,
-            as_of=rate.as_of,
-            text=rate.text,
-            event_id=rate.fact.event.id,
-            source_id=str(rate.fact.event.provenance["source_id"]),
-        )
 
 
 class Quota(BaseModel):
@@ -90,40 +65,21 @@ class RemittancesView(BaseModel):
 def remittances_view(
     conn: Connection, query: RemittancesQuery, position: int, head: int
 ) -> RemittancesView:
-    facts = facts_at(
-        conn,
-        [
-            EventType.remittance_quota_reported.value,
-            EventType.fx_rate_reported.value,
-            EventType.source_recorded.value,
-        ],
-        position,
-    )
-    report_dates = {
-        f.payload.source_id: published_date(f.payload)
-        for f in facts
-        if isinstance(f.payload, SourceRecorded)
-    }
-    rates = reported_rates(facts)
-    on = query.as_of or datetime.now(UTC).date()
+    reported = reported_money(conn, EventType.remittance_quota_reported, position, query.as_of)
     quotas = []
-    for fact in facts:
-        if fact.event.type != EventType.remittance_quota_reported:
-            continue
+    for fact in reported.facts:
         quota = read_payload_as(RemittanceQuotaReported, fact.data)
         source_id = str(fact.event.provenance["source_id"])
         period = quota.period
         effective = (
             (period.start or period.end)
             if period is not None and (period.start or period.end)
-            else report_dates.get(source_id)
+            else reported.published.get(source_id)
         )
         if query.as_of is not None and effective is not None and effective > query.as_of:
             continue
         if query.affiliation is not None and quota.affiliation.value != query.affiliation:
             continue
-        money = quota.amount
-        conversion = to_usd(money.amount, money.currency, on, rates, quota_date=effective)
         quotas.append(
             Quota(
                 event_id=fact.event.id,
@@ -131,18 +87,15 @@ def remittances_view(
                 sources=fact.source_ids,
                 affiliation=quota.affiliation.value,
                 organisation=quota.organisation,
-                amount=money.amount,
-                currency=money.currency,
+                amount=quota.amount.amount,
+                currency=quota.amount.currency,
                 per=quota.per.value,
                 per_worker=quota.per_worker,
                 recipient=quota.recipient,
                 purpose=quota.purpose,
                 sector=quota.sector,
                 effective_from=effective,
-                usd=conversion.usd,
-                usd_rate=RateUsed.of(conversion.rate) if conversion.rate else None,
-                rate_note=conversion.note,
-                usd_unavailable_reason=conversion.reason,
+                **reported.in_usd(quota.amount, effective),
                 locator=str(fact.event.provenance["locator"]),
             )
         )

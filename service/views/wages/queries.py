@@ -7,7 +7,7 @@ A small view: it folds the few events of its types (`facts_at`) rather than keep
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
@@ -15,11 +15,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from service.domain.events import EventType
-from service.domain.payloads import SourceRecorded, WageReported
-from service.views.deployments.updater import published_date
-from service.views.facts.history import facts_at
-from service.views.remittances.conversion import reported_rates, to_usd
-from service.views.remittances.queries import RateUsed
+from service.domain.payloads import WageReported
+from service.views.remittances.conversion import RateUsed, reported_money
 
 
 @dataclass(frozen=True)
@@ -72,25 +69,10 @@ class WagesView(BaseModel):
 
 
 def wages_view(conn: Connection, query: WagesQuery, position: int, head: int) -> WagesView:
-    facts = facts_at(
-        conn,
-        [
-            EventType.wage_reported.value,
-            EventType.fx_rate_reported.value,
-            EventType.source_recorded.value,
-        ],
-        position,
-    )
-    report_dates = {
-        f.payload.source_id: published_date(f.payload)
-        for f in facts
-        if isinstance(f.payload, SourceRecorded)
-    }
-    rates = reported_rates(facts)
-    on = query.as_of or datetime.now(UTC).date()
+    reported = reported_money(conn, EventType.wage_reported, position, query.as_of)
     country = query.country.upper() if query.country else None
     wages = []
-    for fact in facts:
+    for fact in reported.facts:
         wage = fact.payload
         if not isinstance(wage, WageReported):
             continue
@@ -99,7 +81,7 @@ def wages_view(conn: Connection, query: WagesQuery, position: int, head: int) ->
         effective = (
             period.effective_start
             if period is not None and period.dated
-            else report_dates.get(source_id)
+            else reported.published.get(source_id)
         )
         countries = list(dict.fromkeys(str(place.country) for place in wage.places))
         if (
@@ -109,17 +91,13 @@ def wages_view(conn: Connection, query: WagesQuery, position: int, head: int) ->
             or (query.basis and wage.basis.value != query.basis)
         ):
             continue
-        money = wage.amount
-        conversion = to_usd(
-            money.amount, money.currency, on, rates, quota_date=effective, subject="wage"
-        )
         wages.append(
             Wage(
                 event_id=fact.event.id,
                 source_id=source_id,
                 sources=fact.source_ids,
-                amount=money.amount,
-                currency=money.currency,
+                amount=wage.amount.amount,
+                currency=wage.amount.currency,
                 per=wage.per.value,
                 basis=wage.basis.value,
                 sector=wage.sector,
@@ -129,10 +107,7 @@ def wages_view(conn: Connection, query: WagesQuery, position: int, head: int) ->
                 place_ids=[str(place.place_id) for place in wage.places],
                 countries=countries,
                 effective_from=effective,
-                usd=conversion.usd,
-                usd_rate=RateUsed.of(conversion.rate) if conversion.rate else None,
-                rate_note=conversion.note,
-                usd_unavailable_reason=conversion.reason,
+                **reported.in_usd(wage.amount, effective, subject="wage"),
                 locator=str(fact.event.provenance["locator"]),
             )
         )
