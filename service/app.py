@@ -18,7 +18,7 @@ from service.api.cors import allow_cross_origin
 from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
-from service.api.logs import use_structlog
+from service.api.logs import configure_logging_once, use_structlog
 from service.api.metrics import forget_this_process
 from service.api.metrics import router as metrics_router
 from service.api.openapi_doc import install_openapi, operation_id
@@ -27,6 +27,7 @@ from service.api.rate_limits import RateLimits, budgets_of
 from service.api.request_context import RequestContext
 from service.api.serving.repeated_reads import RepeatedReads
 from service.api.stream_slots import StreamSlots
+from service.api.telemetry import RequestIdOnSpan, build_telemetry, telemetry_config
 from service.api.v1 import (
     admin,
     audit,
@@ -108,11 +109,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.log_watch.close()
     if delivery is not None:
         await anyio.to_thread.run_sync(delivery.stop)
+    if app.state.telemetry is not None:
+        await anyio.to_thread.run_sync(app.state.telemetry.flush)
     forget_this_process()
 
 
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging_once(settings.log_format)  # whichever server runs the app
+    telemetry = build_telemetry(settings, service_version=VERSION)  # None: off
     app = FastAPI(
         title="Labor Ledger",
         version=VERSION,
@@ -120,7 +125,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         redoc_url=None,
         generate_unique_id_function=operation_id,
         lifespan=_lifespan,
+        telemetry=telemetry_config(telemetry),
     )
+    app.state.telemetry = telemetry
     app.state.ledger = ledger or build_ledger(settings)
     app.state.log_watch = LogWatch(app.state.ledger.engine, settings.stream_poll_seconds)
     app.state.stream_slots = StreamSlots(settings.streams_per_address, settings.streams_total)
@@ -157,5 +164,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         app.add_middleware(RateLimits, budgets=budgets_of(settings))
     allow_cross_origin(app, settings.cors_allow_origins)  # preflights answered, not routed
     use_structlog()
+    if telemetry is not None:
+        app.add_middleware(RequestIdOnSpan)  # inside RequestContext, which chose the id
     app.add_middleware(RequestContext)  # outermost: every answer has an id and a log line
     return app

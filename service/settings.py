@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         description="`json`: one JSON object a line, each with the request id it was "
         "written for (`labor-ledger serve`); `text` for reading in a terminal.",
     )
+    otel_enabled: bool = Field(
+        default=False,
+        description="Trace each request with OpenTelemetry (FastAPI's own support); spans "
+        "and HTTP metrics are sent over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set "
+        "(api/telemetry.py).",
+    )
     # Following the log: the event stream and webhooks (service/follow).
     stream_heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="A comment line on an idle event stream this often."

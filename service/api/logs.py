@@ -5,7 +5,10 @@ the request id of the request it was written for, and never a key or a secret.
 (`uvicorn.run(log_config=...)`), which applies it in every worker process: uvicorn's own
 lines, ours and any library's go through one formatter. structlog makes the event
 dictionaries (`structlog.get_logger(...).info("request", status=200)`); the standard
-library's records are turned into the same dictionaries on their way out.
+library's records are turned into the same dictionaries on their way out. An app built by
+another server (`uvicorn service.app:create_app --factory`) configures it itself
+(`configure_logging_once`). A line written while a span is open carries its `trace_id`
+and `span_id` (api/telemetry.py).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, Literal
 
 import orjson
 import structlog
+from opentelemetry import trace
 
 LogFormat = Literal["json", "text"]
 
@@ -53,8 +57,21 @@ def add_process_id(
     return event
 
 
+def add_trace_ids(
+    _logger: object, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The ids of the span the line was written in, when there is one (api/telemetry.py):
+    from a line to its trace, and back."""
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        event["trace_id"] = format(span.trace_id, "032x")
+        event["span_id"] = format(span.span_id, "016x")
+    return event
+
+
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,  # the request id, bound per request
+    add_trace_ids,
     add_process_id,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
@@ -125,3 +142,16 @@ def log_config(format: LogFormat = "json", level: str = "INFO") -> dict[str, Any
 
 def configure_logging(format: LogFormat = "json", level: str = "INFO") -> None:
     logging.config.dictConfig(log_config(format, level))
+
+
+def configure_logging_once(format: LogFormat = "json") -> None:
+    """For an app that any ASGI server built (`uvicorn service.app:create_app --factory`,
+    gunicorn's workers): its lines in our format, uvicorn's own included, unless the root
+    logger already has a handler: then `labor-ledger serve`, a test runner or a host
+    application configured logging, and theirs stands (so a second app changes nothing).
+    The level is the one the server gave its own logger (`uvicorn --log-level`), else INFO.
+    """
+    if logging.getLogger().handlers:
+        return
+    server_level = logging.getLogger("uvicorn.error").level or logging.INFO
+    configure_logging(format, logging.getLevelName(server_level))

@@ -1,5 +1,5 @@
-"""`labor-ledger serve` as an operator runs it: its own process on a free port, on the
-test's database, everything it prints kept in a file."""
+"""`labor-ledger serve` as an operator runs it (or plain uvicorn on the app factory): its
+own process on a free port, on the test's database, everything it prints kept in a file."""
 
 from __future__ import annotations
 
@@ -16,18 +16,23 @@ import httpx
 from tests.follow.servers import ROOT, free_port, service_env
 
 READY_WITHIN_SECONDS = 60
+SERVE = ("service.cli.commands", "serve")
+UVICORN_FACTORY = ("uvicorn", "service.app:create_app", "--factory")
 
 
 @contextmanager
-def serving(database_url: str, log: Path, *args: str, **settings: str) -> Iterator[str]:
+def serving(
+    database_url: str, log: Path, *args: str, server: tuple[str, ...] = SERVE, **settings: str
+) -> Iterator[str]:
     """The service until the block ends; yields its base URL once `/healthz` answers.
-    `args` go to `serve` (e.g. `--workers 2`), `settings` to its `LEDGER_*` variables."""
+    `args` go to `serve` (e.g. `--workers 2`), `settings` to its `LEDGER_*` variables;
+    `server=UVICORN_FACTORY` runs `python -m uvicorn service.app:create_app --factory`."""
     port = free_port()
     env = service_env(database_url, **settings)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli.commands", "serve", "--port", str(port), *args],
+            [sys.executable, "-m", *server, "--port", str(port), *args],
             cwd=ROOT,
             env=env,
             stdout=sink,
