@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from service.api.problem_pages import router as problem_pages
@@ -32,12 +32,6 @@ def swagger_ui() -> HTMLResponse:
             "tryItOutEnabled": True,
         },
     )
-
-
-@router.get("/")
-def home() -> RedirectResponse:
-    # Until the desk answers `/` (it is mounted first, so it wins): the API reference.
-    return RedirectResponse("/docs")
 
 
 def mount_docs(app: FastAPI) -> None:
