@@ -7,10 +7,15 @@ test says otherwise with `@pytest.mark.settings(webhooks_allow_private_targets=F
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
+from service.follow.delivery import DeliveryPolicy, DeliveryWorker
+from service.ledger import Ledger
 from service.settings import Settings
 from tests.follow.servers import LiveServer, Receiver, ThreadedServer
 
@@ -80,3 +85,51 @@ def served(app: FastAPI) -> Iterator[ThreadedServer]:
     server = ThreadedServer(app).start()
     yield server
     server.stop()
+
+
+@dataclass
+class Webhooks:
+    """An admin's webhooks, through the test's client."""
+
+    client: TestClient
+    admin: dict[str, str]
+
+    def register(self, url: str, **body: Any) -> Any:
+        """The answer to registering a webhook to `url`, whatever it is."""
+        return self.client.post("/v1/admin/webhooks", json={"url": url, **body}, headers=self.admin)
+
+    def subscribe(self, url: str, **body: Any) -> dict[str, Any]:
+        """A webhook registered: `{"webhook": ..., "secret": ...}` (the secret shown once)."""
+        response = self.register(url, **body)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    def status(self, webhook_id: str) -> dict[str, Any]:
+        response = self.client.get(f"/v1/admin/webhooks/{webhook_id}", headers=self.admin)
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+
+@pytest.fixture
+def webhooks(client: TestClient, admin: dict[str, str]) -> Webhooks:
+    return Webhooks(client, admin)
+
+
+DeliverPending = Callable[..., int]
+
+
+@pytest.fixture
+def deliver_pending(ledger: Ledger) -> DeliverPending:
+    """`deliver_pending(policy, **worker_options)`: one worker's pass over the deliveries
+    owed, in the test's thread, the worker closed after; how many it attempted."""
+
+    def deliver(policy: DeliveryPolicy, **options: Any) -> int:
+        worker = DeliveryWorker(ledger.engine, policy, **options)
+        try:
+            return worker.run_pending()
+        finally:
+            worker.close()
+
+    return deliver

@@ -23,6 +23,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from service.follow.delivery import DeliveryPolicy, DeliveryWorker
 from service.ledger import Ledger
 from tests.factories import dispatch_body, source_body
+from tests.follow.conftest import Webhooks
 from tests.follow.servers import TEST_SECRET
 
 HOOK = "https://newsroom.example.org/ledger-hook"
@@ -62,25 +63,11 @@ def worker(ledger: Ledger, clock: Clock) -> Iterator[DeliveryWorker]:
     running.close()
 
 
-def subscribe(client: TestClient, admin: dict[str, str], **body: Any) -> dict[str, Any]:
-    response = client.post("/v1/admin/webhooks", json={"url": HOOK, **body}, headers=admin)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
-
-
 def record(client: TestClient, writer: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
     response = client.post("/v1/events", json=body, headers=writer)
     assert response.status_code == 201, response.text
     event: dict[str, Any] = response.json()["events"][0]
     return event
-
-
-def status_of(client: TestClient, admin: dict[str, str], webhook_id: str) -> dict[str, Any]:
-    response = client.get(f"/v1/admin/webhooks/{webhook_id}", headers=admin)
-    assert response.status_code == 200
-    found: dict[str, Any] = response.json()
-    return found
 
 
 def positions(requests: list[httpx.Request]) -> list[int]:
@@ -89,13 +76,13 @@ def positions(requests: list[httpx.Request]) -> list[int]:
 
 def test_a_new_event_is_posted_to_the_subscriber_once_and_marked_delivered(
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     httpx_mock: HTTPXMock,
 ) -> None:
     # given a subscriber and a new event
-    webhook = subscribe(client, admin)["webhook"]
+    webhook = webhooks.subscribe(HOOK)["webhook"]
     event = record(client, writer, source_body())
     httpx_mock.add_response(url=HOOK, method="POST", status_code=204)
 
@@ -111,19 +98,19 @@ def test_a_new_event_is_posted_to_the_subscriber_once_and_marked_delivered(
     assert request.headers["Ledger-Event-Id"] == event["id"]
     assert request.headers["Ledger-Position"] == "1"
     assert request.headers["Ledger-Event-Type"] == "source.recorded"
-    status = status_of(client, admin, webhook["id"])
+    status = webhooks.status(webhook["id"])
     assert status["last_delivered_position"] == 1
     assert (status["pending_deliveries"], status["failures"], status["status"]) == (0, 0, "active")
 
 
 def test_the_signature_is_hmac_sha256_of_the_time_a_dot_and_the_exact_body(
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     httpx_mock: HTTPXMock,
 ) -> None:
-    secret = subscribe(client, admin)["secret"]
+    secret = webhooks.subscribe(HOOK)["secret"]
     record(client, writer, source_body())
     httpx_mock.add_response(url=HOOK, status_code=200)
 
@@ -141,14 +128,14 @@ def test_the_signature_is_hmac_sha256_of_the_time_a_dot_and_the_exact_body(
 
 def test_a_delivery_verifies_with_the_standard_webhooks_library(
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     httpx_mock: HTTPXMock,
 ) -> None:
     """A receiver can check deliveries with any Standard Webhooks library, as here
     with the `standardwebhooks` package, given only the secret."""
-    secret = subscribe(client, admin)["secret"]
+    secret = webhooks.subscribe(HOOK)["secret"]
     event = record(client, writer, source_body())
     httpx_mock.add_response(url=HOOK, status_code=200)
 
@@ -163,20 +150,20 @@ def test_a_delivery_verifies_with_the_standard_webhooks_library(
     assert request.headers["webhook-signature"].startswith("v1,")
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(request.content + b" ", dict(request.headers))
-    other_secret = subscribe(client, admin)["secret"]
+    other_secret = webhooks.subscribe(HOOK)["secret"]
     with pytest.raises(WebhookVerificationError):
         Webhook(other_secret).verify(request.content, dict(request.headers))
 
 
 def test_a_retry_keeps_the_standard_message_id_and_signs_its_own_time(
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     clock: Clock,
     httpx_mock: HTTPXMock,
 ) -> None:
-    subscribe(client, admin)
+    webhooks.subscribe(HOOK)
     record(client, writer, source_body())
     httpx_mock.add_response(url=HOOK, status_code=503)
     httpx_mock.add_response(url=HOOK, status_code=200)
@@ -194,20 +181,20 @@ def test_a_retry_keeps_the_standard_message_id_and_signs_its_own_time(
 
 def test_a_500_is_retried_after_the_backoff_and_delivered_once(
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     clock: Clock,
     httpx_mock: HTTPXMock,
 ) -> None:
-    webhook = subscribe(client, admin)["webhook"]
+    webhook = webhooks.subscribe(HOOK)["webhook"]
     record(client, writer, source_body())
     httpx_mock.add_response(url=HOOK, status_code=500)
     httpx_mock.add_response(url=HOOK, status_code=200)
 
     # when the first attempt meets a 500
     assert worker.run_pending() == 1
-    failed = status_of(client, admin, webhook["id"])
+    failed = webhooks.status(webhook["id"])
     assert (failed["failures"], failed["pending_deliveries"], failed["status"]) == (1, 1, "active")
     assert "HTTP 500" in failed["last_error"]
 
@@ -218,37 +205,37 @@ def test_a_500_is_retried_after_the_backoff_and_delivered_once(
     requests = httpx_mock.get_requests()
     assert positions(requests) == [1, 1]
     assert [r.headers["Ledger-Attempt"] for r in requests] == ["1", "2"]
-    delivered = status_of(client, admin, webhook["id"])
+    delivered = webhooks.status(webhook["id"])
     assert (delivered["last_delivered_position"], delivered["failures"]) == (1, 0)
     assert worker.run_pending() == 0
 
 
 def test_a_timeout_is_retried(
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     clock: Clock,
     httpx_mock: HTTPXMock,
 ) -> None:
-    webhook = subscribe(client, admin)["webhook"]
+    webhook = webhooks.subscribe(HOOK)["webhook"]
     record(client, writer, source_body())
     httpx_mock.add_exception(httpx.ReadTimeout("the receiver took too long"), url=HOOK)
     httpx_mock.add_response(url=HOOK, status_code=200)
 
     worker.run_pending()
-    assert "timed out" in status_of(client, admin, webhook["id"])["last_error"]
+    assert "timed out" in webhooks.status(webhook["id"])["last_error"]
     clock.advance(POLICY.backoff_seconds)
     worker.run_pending()
 
     assert positions(httpx_mock.get_requests()) == [1, 1]
-    assert status_of(client, admin, webhook["id"])["last_delivered_position"] == 1
+    assert webhooks.status(webhook["id"])["last_delivered_position"] == 1
 
 
 @pytest.mark.parametrize("status", [408, 429], ids=["request-timeout", "too-many-requests"])
 def test_a_busy_receiver_is_retried_after_a_growing_backoff(
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     clock: Clock,
@@ -257,13 +244,13 @@ def test_a_busy_receiver_is_retried_after_a_growing_backoff(
 ) -> None:
     """408 and 429 say "not now", not "never": retried, each wait twice the one before."""
     # given a receiver that answers `status` three times, then takes the event
-    webhook = subscribe(client, admin, max_attempts=5)["webhook"]
+    webhook = webhooks.subscribe(HOOK, max_attempts=5)["webhook"]
     record(client, writer, source_body())
     for _ in range(3):
         httpx_mock.add_response(url=HOOK, status_code=status)
     httpx_mock.add_response(url=HOOK, status_code=200)
     assert worker.run_pending() == 1
-    busy = status_of(client, admin, webhook["id"])
+    busy = webhooks.status(webhook["id"])
     assert (busy["status"], busy["failures"]) == ("active", 1)
     assert busy["last_error"] == f"HTTP {status} from the receiver"
 
@@ -278,7 +265,7 @@ def test_a_busy_receiver_is_retried_after_a_growing_backoff(
     requests = httpx_mock.get_requests()
     assert positions(requests) == [1, 1, 1, 1]
     assert [r.headers["Ledger-Attempt"] for r in requests] == ["1", "2", "3", "4"]
-    delivered = status_of(client, admin, webhook["id"])
+    delivered = webhooks.status(webhook["id"])
     assert (delivered["last_delivered_position"], delivered["failures"]) == (1, 0)
     assert (delivered["status"], delivered["pending_deliveries"]) == ("active", 0)
     clock.advance(3600)
@@ -288,13 +275,14 @@ def test_a_busy_receiver_is_retried_after_a_growing_backoff(
 def test_a_receiver_down_past_the_retry_budget_parks_the_webhook_which_resumes_in_order(
     client: TestClient,
     admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     clock: Clock,
     httpx_mock: HTTPXMock,
 ) -> None:
     # given a webhook allowed 3 attempts, and a receiver that refuses connections
-    webhook = subscribe(client, admin, max_attempts=3)["webhook"]
+    webhook = webhooks.subscribe(HOOK, max_attempts=3)["webhook"]
     for n in range(3):
         record(client, writer, source_body(f"source-{n}"))
     for _ in range(3):
@@ -307,7 +295,7 @@ def test_a_receiver_down_past_the_retry_budget_parks_the_webhook_which_resumes_i
 
     # then it tried the first event 3 times, and the webhook is parked
     assert positions(httpx_mock.get_requests()) == [1, 1, 1]
-    parked = status_of(client, admin, webhook["id"])
+    parked = webhooks.status(webhook["id"])
     assert parked["status"] == "failing"
     assert parked["failures"] == 3
     assert "ConnectError" in parked["last_error"]
@@ -317,7 +305,7 @@ def test_a_receiver_down_past_the_retry_budget_parks_the_webhook_which_resumes_i
     record(client, writer, source_body("source-3"))
     clock.advance(3600)
     assert worker.run_pending() == 0
-    assert status_of(client, admin, webhook["id"])["pending_deliveries"] == 4
+    assert webhooks.status(webhook["id"])["pending_deliveries"] == 4
 
     # when an admin re-enables it and the receiver is back
     enabled = client.post(f"/v1/admin/webhooks/{webhook['id']}/enable", headers=admin)
@@ -328,19 +316,19 @@ def test_a_receiver_down_past_the_retry_budget_parks_the_webhook_which_resumes_i
 
     # then it resumed where it stopped, in order, and nothing was skipped
     assert positions(httpx_mock.get_requests())[3:] == [1, 2, 3, 4]
-    done = status_of(client, admin, webhook["id"])
+    done = webhooks.status(webhook["id"])
     assert (done["last_delivered_position"], done["pending_deliveries"]) == (4, 0)
 
 
 def test_a_4xx_answer_parks_the_webhook_at_once(
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     clock: Clock,
     httpx_mock: HTTPXMock,
 ) -> None:
-    webhook = subscribe(client, admin)["webhook"]
+    webhook = webhooks.subscribe(HOOK)["webhook"]
     record(client, writer, source_body())
     httpx_mock.add_response(url=HOOK, status_code=410)
 
@@ -348,7 +336,7 @@ def test_a_4xx_answer_parks_the_webhook_at_once(
     clock.advance(3600)
     worker.run_pending()
 
-    parked = status_of(client, admin, webhook["id"])
+    parked = webhooks.status(webhook["id"])
     assert parked["status"] == "failing"
     assert parked["last_error"] == "HTTP 410 from the receiver (not retried)"
     assert len(httpx_mock.get_requests()) == 1
@@ -356,7 +344,7 @@ def test_a_4xx_answer_parks_the_webhook_at_once(
 
 def test_a_subscriber_gets_only_the_types_it_asked_for_and_only_new_events(
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     httpx_mock: HTTPXMock,
@@ -364,7 +352,7 @@ def test_a_subscriber_gets_only_the_types_it_asked_for_and_only_new_events(
     # given a dispatch recorded before the subscription, and one after
     record(client, writer, source_body())
     record(client, writer, dispatch_body())
-    webhook = subscribe(client, admin, event_types=["workers.dispatched"])["webhook"]
+    webhook = webhooks.subscribe(HOOK, event_types=["workers.dispatched"])["webhook"]
     assert webhook["from_position"] == 2
     record(client, writer, source_body("rfa-2023-04"))
     record(client, writer, dispatch_body("rfa-2023-04"))
@@ -383,13 +371,13 @@ def test_a_subscriber_gets_only_the_types_it_asked_for_and_only_new_events(
 def test_two_workers_never_deliver_one_subscriptions_events_side_by_side(
     ledger: Ledger,
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     clock: Clock,
     httpx_mock: HTTPXMock,
 ) -> None:
-    subscribe(client, admin)
+    webhooks.subscribe(HOOK)
     record(client, writer, source_body())
     record(client, writer, dispatch_body())
     other = DeliveryWorker(ledger.engine, POLICY, clock=clock)
@@ -412,13 +400,13 @@ def test_two_workers_never_deliver_one_subscriptions_events_side_by_side(
 def test_a_delivery_claimed_by_a_worker_that_died_is_made_after_its_lease(
     ledger: Ledger,
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     clock: Clock,
     httpx_mock: HTTPXMock,
 ) -> None:
-    subscribe(client, admin)
+    webhooks.subscribe(HOOK)
     record(client, writer, source_body())
     dead = DeliveryWorker(ledger.engine, POLICY, clock=clock)
     assert len(dead.claim(10)) == 1  # ... and then its process is gone
@@ -433,11 +421,12 @@ def test_a_delivery_claimed_by_a_worker_that_died_is_made_after_its_lease(
 def test_a_disabled_webhook_gets_nothing_more(
     client: TestClient,
     admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     worker: DeliveryWorker,
     httpx_mock: HTTPXMock,
 ) -> None:
-    webhook = subscribe(client, admin)["webhook"]
+    webhook = webhooks.subscribe(HOOK)["webhook"]
     record(client, writer, source_body())
 
     disabled = client.delete(f"/v1/admin/webhooks/{webhook['id']}", headers=admin)

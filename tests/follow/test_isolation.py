@@ -16,6 +16,7 @@ from pytest_httpx import HTTPXMock
 from service.follow.delivery import BackgroundDelivery, DeliveryPolicy, DeliveryWorker
 from service.ledger import Ledger
 from tests.factories import source_body
+from tests.follow.conftest import DeliverPending, Webhooks
 from tests.follow.servers import TEST_SECRET, Receiver
 
 
@@ -59,24 +60,17 @@ def hanging() -> Iterator[list[HangingReceiver]]:
         receiver.close()
 
 
-def subscribe(client: TestClient, admin: dict[str, str], url: str) -> str:
-    response = client.post("/v1/admin/webhooks", json={"url": url}, headers=admin)
-    assert response.status_code == 201, response.text
-    webhook_id: str = response.json()["webhook"]["id"]
-    return webhook_id
-
-
 def test_a_healthy_subscriber_gets_each_event_while_hanging_receivers_are_still_pending(
     ledger: Ledger,
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     receiver: Receiver,
     hanging: list[HangingReceiver],
 ) -> None:
     # given six receivers that never answer, registered before the healthy one
-    hanging_ids = [subscribe(client, admin, h.url) for h in hanging]
-    subscribe(client, admin, receiver.url)
+    hanging_ids = [webhooks.subscribe(h.url)["webhook"]["id"] for h in hanging]
+    webhooks.subscribe(receiver.url)
     # an attempt's deadline far beyond the test: the hanging ones stay pending throughout
     policy = DeliveryPolicy(
         timeout_seconds=120,
@@ -100,7 +94,7 @@ def test_a_healthy_subscriber_gets_each_event_while_hanging_receivers_are_still_
         assert [d.position for d in got] == [1, 2, 3]
         # ... while every hanging receiver still holds its first event
         for webhook_id, h in zip(hanging_ids, hanging, strict=True):
-            status = client.get(f"/v1/admin/webhooks/{webhook_id}", headers=admin).json()
+            status = webhooks.status(webhook_id)
             assert (status["pending_deliveries"], status["last_delivered_position"]) == (3, None)
             assert status["failures"] == 0  # not failed: still waiting for an answer
             assert h.requests_held() == 1
@@ -139,21 +133,19 @@ class TricklingReceiver:
 
 
 def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_attempts_deadline(
-    ledger: Ledger, client: TestClient, admin: dict[str, str], writer: dict[str, str]
+    client: TestClient, webhooks: Webhooks, writer: dict[str, str], deliver_pending: DeliverPending
 ) -> None:
     """Each read gets a byte in time, so only the attempt's total deadline ends it."""
     trickling = TricklingReceiver()
-    webhook_id = subscribe(client, admin, trickling.url)
+    webhook_id = webhooks.subscribe(trickling.url)["webhook"]["id"]
     client.post("/v1/events", json=source_body(), headers=writer)
     policy = DeliveryPolicy(timeout_seconds=1, allow_private_targets=True, secret_key=TEST_SECRET)
-    worker = DeliveryWorker(ledger.engine, policy)
     try:
-        assert worker.run_pending() == 1
+        assert deliver_pending(policy) == 1
     finally:
-        worker.close()
         trickling.close()
 
-    status = client.get(f"/v1/admin/webhooks/{webhook_id}", headers=admin).json()
+    status = webhooks.status(webhook_id)
     assert status["last_error"] == "timed out: ReadTimeout"
     assert (status["pending_deliveries"], status["failures"]) == (1, 1)
 
@@ -165,7 +157,7 @@ FAILING = "https://failing.example.org/hook"
 def test_a_receiver_that_keeps_failing_is_claimed_only_in_the_narrow_lane(
     ledger: Ledger,
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     httpx_mock: HTTPXMock,
 ) -> None:
@@ -175,8 +167,8 @@ def test_a_receiver_that_keeps_failing_is_claimed_only_in_the_narrow_lane(
         backoff_seconds=10, breaker_failures=2, allow_private_targets=True, secret_key=TEST_SECRET
     )
     worker = DeliveryWorker(ledger.engine, policy, clock=lambda: clock["now"], jitter=lambda: 0)
-    subscribe(client, admin, HEALTHY)
-    failing_id = subscribe(client, admin, FAILING)
+    webhooks.subscribe(HEALTHY)
+    failing_id = webhooks.subscribe(FAILING)["webhook"]["id"]
     httpx_mock.add_response(url=HEALTHY, status_code=200, is_reusable=True)
     httpx_mock.add_response(url=FAILING, status_code=503, is_reusable=True)
     try:
@@ -187,7 +179,7 @@ def test_a_receiver_that_keeps_failing_is_claimed_only_in_the_narrow_lane(
         worker.run_pending()
         clock["now"] += timedelta(seconds=10)
         worker.run_pending()
-        status = client.get(f"/v1/admin/webhooks/{failing_id}", headers=admin).json()
+        status = webhooks.status(failing_id)
         assert (status["failures"], status["status"]) == (2, "active")
         client.post("/v1/events", json=source_body("src-1"), headers=writer)
         clock["now"] += timedelta(seconds=3600)

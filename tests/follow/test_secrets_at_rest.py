@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import secrets
 import threading
-from typing import Any
 
 from fastapi.testclient import TestClient
 from pytest_httpx import HTTPXMock
@@ -17,16 +16,10 @@ from service.follow.delivery import DeliveryPolicy, DeliveryWorker
 from service.follow.tables import SUBSCRIPTIONS
 from service.ledger import Ledger
 from tests.factories import source_body
+from tests.follow.conftest import DeliverPending, Webhooks
 from tests.follow.servers import TEST_SECRET
 
 HOOK = "https://newsroom.example.org/ledger-hook"
-
-
-def subscribe(client: TestClient, admin: dict[str, str]) -> dict[str, Any]:
-    response = client.post("/v1/admin/webhooks", json={"url": HOOK}, headers=admin)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
 
 
 def stored_secret(ledger: Ledger, webhook_id: str) -> str:
@@ -36,28 +29,20 @@ def stored_secret(ledger: Ledger, webhook_id: str) -> str:
     return found
 
 
-def deliver_once(ledger: Ledger, service_secret: str) -> DeliveryWorker:
-    worker = DeliveryWorker(ledger.engine, DeliveryPolicy(secret_key=service_secret))
-    try:
-        worker.run_pending()
-    finally:
-        worker.close()
-    return worker
-
-
 def test_a_webhook_secret_is_stored_sealed_and_deliveries_still_verify(
     ledger: Ledger,
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     httpx_mock: HTTPXMock,
+    deliver_pending: DeliverPending,
 ) -> None:
-    created = subscribe(client, admin)
+    created = webhooks.subscribe(HOOK)
     client.post("/v1/events", json=source_body(), headers=writer)
     httpx_mock.add_response(url=HOOK, status_code=200)
 
     stored = stored_secret(ledger, created["webhook"]["id"])
-    deliver_once(ledger, TEST_SECRET)
+    deliver_pending(DeliveryPolicy(secret_key=TEST_SECRET))
 
     assert stored.startswith("sealed:v1:")
     assert created["secret"].removeprefix("whsec_") not in stored
@@ -69,12 +54,12 @@ def test_a_webhook_secret_is_stored_sealed_and_deliveries_still_verify(
 def test_a_secret_an_earlier_version_kept_in_clear_is_sealed_when_the_worker_starts(
     ledger: Ledger,
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     httpx_mock: HTTPXMock,
 ) -> None:
     # given a subscription whose secret is in clear, as earlier versions stored it
-    webhook_id = subscribe(client, admin)["webhook"]["id"]
+    webhook_id = webhooks.subscribe(HOOK)["webhook"]["id"]
     old_secret = "whsec_" + secrets.token_urlsafe(32)
     with ledger.engine.begin() as conn:
         conn.execute(update(SUBSCRIPTIONS).values(secret=old_secret))
@@ -99,18 +84,18 @@ def test_a_secret_an_earlier_version_kept_in_clear_is_sealed_when_the_worker_sta
 
 
 def test_a_secret_sealed_under_another_service_secret_parks_the_webhook_and_sends_nothing(
-    ledger: Ledger,
     client: TestClient,
-    admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     httpx_mock: HTTPXMock,
+    deliver_pending: DeliverPending,
 ) -> None:
-    webhook_id = subscribe(client, admin)["webhook"]["id"]
+    webhook_id = webhooks.subscribe(HOOK)["webhook"]["id"]
     client.post("/v1/events", json=source_body(), headers=writer)
 
-    deliver_once(ledger, "a-changed-service-secret")
+    deliver_pending(DeliveryPolicy(secret_key="a-changed-service-secret"))
 
     assert httpx_mock.get_requests() == []
-    status = client.get(f"/v1/admin/webhooks/{webhook_id}", headers=admin).json()
+    status = webhooks.status(webhook_id)
     assert status["status"] == "failing"
     assert "LEDGER_SECRET_KEY" in status["last_error"]

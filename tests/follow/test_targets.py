@@ -17,10 +17,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api.v1.webhooks import target_rules
-from service.follow.delivery import DeliveryPolicy, DeliveryWorker
+from service.follow.delivery import DeliveryPolicy
 from service.follow.targets import TargetRules
-from service.ledger import Ledger
 from tests.factories import source_body
+from tests.follow.conftest import DeliverPending, Webhooks
 from tests.follow.servers import TEST_SECRET, Receiver
 
 pytestmark = pytest.mark.settings(webhooks_allow_private_targets=False)
@@ -54,10 +54,6 @@ def dns(app: FastAPI) -> Iterator[TableDns]:
     app.dependency_overrides[target_rules] = lambda: TargetRules(resolve=table)
     yield table
     app.dependency_overrides.clear()
-
-
-def register(client: TestClient, admin: dict[str, str], url: str) -> Any:
-    return client.post("/v1/admin/webhooks", json={"url": url}, headers=admin)
 
 
 def assert_refused(response: Any, *words: str) -> None:
@@ -105,9 +101,9 @@ REFUSED = {
 
 @pytest.mark.parametrize("url", REFUSED.values(), ids=REFUSED.keys())
 def test_a_target_on_the_services_own_machine_or_network_is_refused_naming_url(
-    client: TestClient, admin: dict[str, str], dns: TableDns, url: str
+    client: TestClient, admin: dict[str, str], webhooks: Webhooks, dns: TableDns, url: str
 ) -> None:
-    response = register(client, admin, url)
+    response = webhooks.register(url)
 
     assert_refused(response, "refused")
     assert client.get("/v1/admin/webhooks", headers=admin).json() == []
@@ -124,15 +120,13 @@ def test_a_target_on_the_services_own_machine_or_network_is_refused_naming_url(
     ids=["private", "metadata", "unique-local-v6", "one-of-two-addresses"],
 )
 def test_a_name_resolving_to_a_refused_address_is_refused(
-    client: TestClient, admin: dict[str, str], dns: TableDns, url: str, reason: str
+    webhooks: Webhooks, dns: TableDns, url: str, reason: str
 ) -> None:
-    assert_refused(register(client, admin, url), reason)
+    assert_refused(webhooks.register(url), reason)
 
 
-def test_a_name_that_does_not_resolve_is_refused(
-    client: TestClient, admin: dict[str, str], dns: TableDns
-) -> None:
-    assert_refused(register(client, admin, "https://typo.example.org/hook"), "does not resolve")
+def test_a_name_that_does_not_resolve_is_refused(webhooks: Webhooks, dns: TableDns) -> None:
+    assert_refused(webhooks.register("https://typo.example.org/hook"), "does not resolve")
 
 
 @pytest.mark.parametrize(
@@ -140,10 +134,8 @@ def test_a_name_that_does_not_resolve_is_refused(
     ["https://user:pass@newsroom.example.org/hook", "https://token@newsroom.example.org/hook"],
     ids=["user-and-password", "user-only"],
 )
-def test_a_url_with_credentials_is_refused(
-    client: TestClient, admin: dict[str, str], dns: TableDns, url: str
-) -> None:
-    assert_refused(register(client, admin, url), "user name or password")
+def test_a_url_with_credentials_is_refused(webhooks: Webhooks, dns: TableDns, url: str) -> None:
+    assert_refused(webhooks.register(url), "user name or password")
 
 
 @pytest.mark.parametrize(
@@ -151,10 +143,8 @@ def test_a_url_with_credentials_is_refused(
     ["https://newsroom.example.org/ledger-hook", f"http://{PUBLIC_ADDRESS}:8443/hook"],
     ids=["public-name", "public-address"],
 )
-def test_a_public_target_is_accepted(
-    client: TestClient, admin: dict[str, str], dns: TableDns, url: str
-) -> None:
-    response = register(client, admin, url)
+def test_a_public_target_is_accepted(webhooks: Webhooks, dns: TableDns, url: str) -> None:
+    response = webhooks.register(url)
 
     assert response.status_code == 201, response.text
     assert response.json()["webhook"]["url"] == url
@@ -162,25 +152,26 @@ def test_a_public_target_is_accepted(
 
 @pytest.mark.settings(webhooks_allow_private_targets=True)
 def test_the_development_setting_allows_private_targets_but_never_credentials(
-    client: TestClient, admin: dict[str, str]
+    webhooks: Webhooks,
 ) -> None:
-    assert register(client, admin, "http://127.0.0.1:9/hook").status_code == 201
-    assert register(client, admin, "http://localhost:9/hook").status_code == 201
-    assert_refused(register(client, admin, "http://user:pass@127.0.0.1:9/hook"), "password")
+    assert webhooks.register("http://127.0.0.1:9/hook").status_code == 201
+    assert webhooks.register("http://localhost:9/hook").status_code == 201
+    assert_refused(webhooks.register("http://user:pass@127.0.0.1:9/hook"), "password")
 
 
 def test_a_name_that_comes_to_resolve_to_loopback_gets_nothing_and_the_webhook_is_parked(
-    ledger: Ledger,
     client: TestClient,
     admin: dict[str, str],
+    webhooks: Webhooks,
     writer: dict[str, str],
     dns: TableDns,
     receiver: Receiver,
+    deliver_pending: DeliverPending,
 ) -> None:
     # given a webhook to a name that was public when registered
     port = receiver.url.split(":")[2].split("/")[0]
     dns.names["rebind.example.net"] = [PUBLIC_ADDRESS]
-    created = register(client, admin, f"http://rebind.example.net:{port}/hook")
+    created = webhooks.register(f"http://rebind.example.net:{port}/hook")
     assert created.status_code == 201, created.text
     webhook_id = created.json()["webhook"]["id"]
     client.post("/v1/events", json=source_body(), headers=writer)
@@ -188,15 +179,11 @@ def test_a_name_that_comes_to_resolve_to_loopback_gets_nothing_and_the_webhook_i
     # when the name now resolves to the receiver on loopback (DNS rebinding)
     dns.names["rebind.example.net"] = ["127.0.0.1"]
     policy = DeliveryPolicy(secret_key=TEST_SECRET)
-    worker = DeliveryWorker(ledger.engine, policy, targets=TargetRules(resolve=dns))
-    try:
-        assert worker.run_pending() == 1
-    finally:
-        worker.close()
+    assert deliver_pending(policy, targets=TargetRules(resolve=dns)) == 1
 
     # then nothing reached it, the webhook is parked, and its error names no port
     assert receiver.received() == []
-    status = client.get(f"/v1/admin/webhooks/{webhook_id}", headers=admin).json()
+    status = webhooks.status(webhook_id)
     assert (status["status"], status["pending_deliveries"]) == ("failing", 1)
     assert "loopback address (127.0.0.1)" in status["last_error"]
     assert port not in status["last_error"]
@@ -208,22 +195,20 @@ def test_a_name_that_comes_to_resolve_to_loopback_gets_nothing_and_the_webhook_i
 
 @pytest.mark.settings(webhooks_allow_private_targets=True)
 def test_a_failed_connection_is_reported_without_the_systems_words_or_the_port(
-    ledger: Ledger, client: TestClient, admin: dict[str, str], writer: dict[str, str]
+    client: TestClient,
+    webhooks: Webhooks,
+    writer: dict[str, str],
+    deliver_pending: DeliverPending,
 ) -> None:
     """An open port and a closed one must not be told apart by `last_error`."""
     with socket.socket() as probe:  # a port that nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])
-    created = register(client, admin, f"http://127.0.0.1:{port}/hook")
+    created = webhooks.register(f"http://127.0.0.1:{port}/hook")
     client.post("/v1/events", json=source_body(), headers=writer)
     policy = DeliveryPolicy(allow_private_targets=True, secret_key=TEST_SECRET)
-    worker = DeliveryWorker(ledger.engine, policy)
-    try:
-        worker.run_pending()
-    finally:
-        worker.close()
+    deliver_pending(policy)
 
-    status = client.get(f"/v1/admin/webhooks/{created.json()['webhook']['id']}", headers=admin)
-    error = status.json()["last_error"]
+    error = webhooks.status(created.json()["webhook"]["id"])["last_error"]
     assert error == "ConnectError: the receiver was not reached"
     assert port not in error
