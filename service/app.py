@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from service.api.body_guard import GuardRequestBodies
 from service.api.compression import compress_answers
 from service.api.cors import allow_cross_origin
+from service.api.database_stall import answer_when_database_stalls
 from service.api.docs import mount_docs
 from service.api.health import router as health_router
 from service.api.limits import BodySizeLimit
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RepeatedReads)  # a repeated read skips everything inside it
     compress_answers(app)  # outside the pipeline, whose gzipped views it passes through
+    answer_when_database_stalls(app, settings)  # PostgreSQL stalled: a 503 within seconds
     if settings.rate_limits_enabled:  # outside the pipeline: a repeated read counts too
         app.add_middleware(RateLimits, budgets=budgets_of(settings))
     allow_cross_origin(app, settings.cors_allow_origins)  # preflights answered, not routed

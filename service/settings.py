@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         "0 for none. The CLI's long jobs (import, rebuild, verify, export, restore) run "
         "without it.",
     )
+    db_stall_check_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="A request still unanswered after this long asks whether PostgreSQL "
+        "answers at all (a new connection, `SELECT 1`, within 2 s); if it does not, the "
+        "request is answered now with a 503 (a write: outcome unknown) and its query ends "
+        "on its own. A slow query on a database that answers is never cut. 0: off.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Where clients reach the service, e.g. https://ledger.example.org: the "

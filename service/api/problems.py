@@ -253,13 +253,20 @@ async def _ledger_error(_: Request, exc: Exception) -> JSONResponse:
 RETRY_AFTER_SECONDS = 2
 """What a 503 asks a client to wait before it tries again."""
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that record nothing: their 503 need not say what became of a write."""
+
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """The database refused, timed out or vanished before anything was committed (a lost
     COMMIT is `CommitOutcomeUnknown`): a 503 the client may retry, not a 500."""
     log.warning("database unavailable: %s", type(exc).__name__)
+    return database_unavailable_problem(nothing_recorded=request.method not in SAFE_METHODS)
+
+
+def database_unavailable_problem(*, nothing_recorded: bool) -> JSONResponse:
     detail = "The database is unavailable or too slow to answer right now; try again shortly."
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    if nothing_recorded:
         detail += " Nothing was recorded."
     return problem_response(
         503,
@@ -270,13 +277,26 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+def outcome_unknown_problem(detail: str) -> JSONResponse:
+    """A write that may still be recorded after this answer: only a retry with the same
+    Idempotency-Key is safe."""
+    status, slug, title = _DOMAIN_PROBLEMS[domain.CommitOutcomeUnknown]
+    return problem_response(
+        status,
+        detail,
+        slug=slug,
+        title=title,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Answered outside the middleware that gives every request its id: given here.
     request_id: str | None = getattr(request.state, "request_id", None)
     with structlog.contextvars.bound_contextvars(request_id=request_id):
         log.exception("unhandled error", exc_info=exc)
     detail = "The ledger failed to answer."
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    if request.method not in SAFE_METHODS:
         detail += (
             " A write may or may not have been recorded: retry with the same "
             "Idempotency-Key, or look in GET /v1/events before sending it again."

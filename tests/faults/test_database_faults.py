@@ -11,17 +11,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from service.access.keys import Scope
 from service.app import create_app
-from service.db.engine import make_engine
 from service.ledger import Ledger, build_ledger
-from service.log.tables import EVENTS
-from service.settings import Settings
 from tests.factories import dispatch_body, source_body
 from tests.faults.proxy import CommitFault, FaultyProxy
+from tests.faults.through_proxy import direct_engine, logged, proxy_to, settings_through
 
 pytestmark = pytest.mark.postgres_only
 
@@ -36,9 +33,7 @@ class Proxied:
     writer: dict[str, str]
 
     def logged(self) -> int:
-        with self.direct.connect() as conn:
-            count: int = conn.execute(select(func.count()).select_from(EVENTS)).scalar_one()
-        return count
+        return logged(self.direct)
 
     def post(self, body: dict[str, Any], key: str) -> Any:
         return self.client.post(
@@ -48,23 +43,16 @@ class Proxied:
 
 @pytest.fixture
 def proxied(database_url: str) -> Iterator[Proxied]:
-    url = make_url(database_url)
-    proxy = FaultyProxy((url.host or "127.0.0.1", url.port or 5432))
-    settings = Settings(
-        database_url=url.set(port=proxy.port).render_as_string(hide_password=False),
-        migrate_on_start=False,
-        load_seed=False,
-        bootstrap_admin=False,
-        secret_key="test-secret",
+    proxy = proxy_to(database_url)
+    settings = settings_through(
+        proxy,
+        database_url,
         db_pool_size=2,
         db_pool_timeout_seconds=1,
         db_connect_timeout_seconds=2,
-        key_cache_seconds=600,
-        warm_views_on_start=False,
-        deliver_webhooks=False,
     )
     ledger = build_ledger(settings)
-    direct = make_engine(Settings(database_url=database_url, secret_key="test-secret"))
+    direct = direct_engine(database_url)
     _, token = ledger.keys.create("desk", {Scope.events_write})
     try:
         with TestClient(create_app(settings, ledger), raise_server_exceptions=False) as client:
