@@ -1,7 +1,8 @@
 """The contract generates a client that works: `openapi-python-client` builds a Python
 package from openapi/openapi.json, and that package records, pages and reads against a
 real uvicorn, with every answer typed as the contract says (a view, a page, a problem;
-never `Any`).
+never `Any`), and each event in a page its type's envelope, its `data` that type's
+payload (`event.data.count.best`, not `event.data["count"]["best"]`).
 
 The event stream is the one operation such a client cannot follow: its generated
 function reads a whole answer, and the stream never ends. The test shows that the
@@ -162,6 +163,47 @@ def test_the_generated_client_pages_the_events_by_following_next(api: Generated)
     assert all(isinstance(page, api.models.EventPage) for page in pages)
     assert [[e.position for e in page.events] for page in pages] == [[1, 2, 3], [4]]
     assert pages[-1].next_ is None
+
+
+def test_the_generated_client_reads_each_event_with_its_types_payload(api: Generated) -> None:
+    api.record(source_body(), "SourceRecordedIn")
+    exact = {"text": "350", "qualifier": "exact", "number": 350}
+    api.record(dispatch_body(destinations=["Moscow"], count=exact), "WorkersDispatchedIn")
+    list_events = api.operation("events.list_events").sync
+
+    page = list_events(client=api.reading)
+
+    # Each event is its type's envelope, its data that type's payload: fields, not keys.
+    source, dispatch = page.events
+    assert isinstance(source, api.models.RecordedSourceRecorded), source
+    assert isinstance(source.data, api.models.SourceRecorded)
+    assert source.data.outlet == source_body()["data"]["outlet"]
+    assert isinstance(dispatch, api.models.RecordedWorkersDispatched), dispatch
+    assert dispatch.type_ == "workers.dispatched"
+    assert isinstance(dispatch.data, api.models.WorkersDispatched)
+    assert (dispatch.data.count.min_, dispatch.data.count.best) == (350, 350)
+    assert [place.place_id for place in dispatch.data.destinations] == ["ru-moscow"]
+    assert dispatch.data.status == api.models.FlowStatus.COMPLETED
+    assert isinstance(dispatch.provenance, api.models.Provenance)
+    assert dispatch.provenance.source_id == dispatch_body()["provenance"]["source_id"]
+
+
+def test_the_generated_model_reads_a_version_1_payload_as_stored(api: Generated) -> None:
+    # given a dispatch as a ledger recorded it before schema version 2: no status, no route
+    api.record(source_body(), "SourceRecordedIn")
+    api.record(dispatch_body(), "WorkersDispatchedIn")
+    served = api.reading.get_httpx_client().get("/v1/events", params={"type": "workers.dispatched"})
+    stored = served.json()["events"][0]
+    data = {k: v for k, v in stored["data"].items() if k not in ("status", "via")}
+
+    event = api.models.RecordedWorkersDispatched.from_dict(
+        {**stored, "schema_version": 1, "data": data}
+    )
+
+    # then it is read typed, the fields version 1 lacks unset (`schema=current` fills them)
+    assert event.schema_version == 1
+    assert event.data.count.best == 350
+    assert isinstance(event.data.status, api.module("types").Unset)
 
 
 def test_the_generated_client_reads_the_deployments_view_typed(api: Generated) -> None:

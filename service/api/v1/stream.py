@@ -16,6 +16,7 @@ from service.api.deps import LedgerDep
 from service.api.problems import problem_response, problem_responses
 from service.api.stream_slots import RETRY_AFTER_SECONDS, Refusal, StreamSlots
 from service.api.v1.events import SCHEMA_PARAMETER
+from service.domain.envelope import RecordedEvent
 from service.domain.events import EventType
 from service.follow.stream import StreamQuery, follow
 from service.follow.watch import LogWatch
@@ -63,9 +64,16 @@ def get_log_watch(request: Request) -> LogWatch:
     response_class=EventStreamResponse,
     responses={
         200: {
+            # The schema is each message's `data`, as SSE clients generated from an OpenAPI
+            # 3.1 document read it (@hey-api/openapi-ts yields each message's data as the
+            # response schema's type). OpenAPI 3.2's `itemSchema`, which fastapi.sse writes,
+            # is refused in a 3.1 document (Redocly), and openapi-python-client reads no 3.2
+            # one; the route keeps its own stream (heartbeats, caps, clean shutdown).
+            "model": RecordedEvent,
             "description": "An endless `text/event-stream`: one message per event, in "
-            "position order, and a comment line when the log is quiet.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE}},
+            "position order, its `data` one `RecordedEvent` as JSON; a comment line when "
+            "the log is quiet.",
+            "content": {"text/event-stream": {"example": _EXAMPLE}},
         },
         **problem_responses(422, 429, 503),
     },
@@ -95,8 +103,9 @@ async def stream(
     for as long as you stay connected: no polling, and nothing missed.
 
     Each message is `id: <position>`, `event: <type>` and `data: <the event in its
-    envelope, as JSON>`. When you reconnect (a browser's `EventSource` does it by
-    itself) the `Last-Event-ID` header resumes right after the last event you got.
+    envelope, as JSON>` (one `RecordedEvent`: the schema below). When you reconnect (a
+    browser's `EventSource` does it by itself) the `Last-Event-ID` header resumes right
+    after the last event you got.
     A comment line (`: heartbeat`) comes every 15 seconds when nothing else does.
 
     `schema=current` sends each payload in its type's current schema version.
