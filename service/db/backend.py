@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Column, ColumnElement, Connection, Dialect, Engine, Index, Select, Table
@@ -31,11 +31,20 @@ class Backend(Protocol):
     """A GROUP BY sorts its rows (SQLite) rather than hashing them (PostgreSQL): one
     grouping with more in its key then beats two smaller ones."""
 
+    joins_by_nested_loop: bool
+    """A join is a loop over one side that reads the other for each of its rows (SQLite).
+    Joined to a few rows (a VALUES list), SQLite loops over the few and reads the large
+    side once for each; a correlated lookup of the few from each large row reads the
+    large side once. PostgreSQL hashes the join."""
+
     def prepare_large_fold(self, conn: Connection) -> None:
         """Ready the transaction for sorts and hashes of up to a row per fact."""
 
     def year_month(self, day: ColumnElement[date] | Column[date]) -> ColumnElement[str]:
         """The day's month as YYYY-MM text."""
+
+    def utc_day(self, moment: ColumnElement[datetime] | Column[datetime]) -> ColumnElement[date]:
+        """The day a stored moment falls on in UTC."""
 
     def comma_joined(self, text: ColumnElement[Any]) -> ColumnElement[str]:
         """An aggregate: the group's values joined by commas (in no set order)."""

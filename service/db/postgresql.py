@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    Date,
     Engine,
     Index,
     Select,
     Table,
+    cast,
     func,
     literal_column,
 )
@@ -31,6 +33,7 @@ psycopg parses its query anew each time (over 50 parameters, it is not cached)."
 class PostgreSQL:
     name = "postgresql"
     sorts_for_group_by = False
+    joins_by_nested_loop = False
     stores_dates_as_text = False
     analyzes_by_itself = True  # autovacuum
     notifies_commits = True
@@ -42,6 +45,9 @@ class PostgreSQL:
 
     def year_month(self, day: ColumnElement[date] | Column[date]) -> ColumnElement[str]:
         return func.to_char(day, "YYYY-MM")
+
+    def utc_day(self, moment: ColumnElement[datetime] | Column[datetime]) -> ColumnElement[date]:
+        return cast(func.timezone("UTC", moment), Date)
 
     def comma_joined(self, text: ColumnElement[Any]) -> ColumnElement[str]:
         return func.string_agg(text, literal_column("','"))

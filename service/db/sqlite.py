@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, ColumnElement, Connection, Engine, Index, Select, Table, func
+from sqlalchemy.types import Date
 
 S = TypeVar("S", bound=Select[Any])
 
@@ -42,6 +43,7 @@ statements sort nothing."""
 class SQLite:
     name = "sqlite"
     sorts_for_group_by = True
+    joins_by_nested_loop = True
     stores_dates_as_text = True
     analyzes_by_itself = False
     notifies_commits = False
@@ -51,6 +53,9 @@ class SQLite:
 
     def year_month(self, day: ColumnElement[date] | Column[date]) -> ColumnElement[str]:
         return func.strftime("%Y-%m", day)
+
+    def utc_day(self, moment: ColumnElement[datetime] | Column[datetime]) -> ColumnElement[date]:
+        return func.date(moment, type_=Date)  # stored as UTC text
 
     def comma_joined(self, text: ColumnElement[Any]) -> ColumnElement[str]:
         return func.group_concat(text)

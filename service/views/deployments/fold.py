@@ -28,7 +28,6 @@ from sqlalchemy import (
     String,
     and_,
     case,
-    cast,
     column,
     func,
     literal,
@@ -628,12 +627,7 @@ def stock_interval(conn: Connection) -> tuple[ColumnElement[date], ColumnElement
 
 def _recorded_day(conn: Connection) -> ColumnElement[date]:
     """The UTC day a row's version was recorded: one event read by its position."""
-    recorded = EVENTS.c.recorded_at
-    day: ColumnElement[date] = (
-        cast(func.timezone("UTC", recorded), Date)
-        if conn.dialect.name == "postgresql"
-        else func.date(recorded, type_=Date)
-    )
+    day = backend(conn).utc_day(EVENTS.c.recorded_at)
     return select(day).where(EVENTS.c.position == FLOWS.c.position).scalar_subquery()
 
 
@@ -745,10 +739,9 @@ def _flows_after_stocks(
     g = with_groups.c
     keys = [g[name] for name in names]
     same_group = and_(*[g[n] == stock_dates.c[n] for n in names])
-    if conn.dialect.name == "sqlite":
-        # Joined, SQLite reads the few stock dates first and every fact row once for
-        # each of them; looked up from each fact row, they are read once (by an index
-        # it makes on the spot). PostgreSQL hashes the join.
+    if backend(conn).joins_by_nested_loop:
+        # each fact row looks its group's date up: joined, every fact row would be read
+        # once for each stock date (SQLite makes an index on the dates on the spot)
         stock_date = select(stock_dates.c.stock_date).where(same_group).scalar_subquery()
         totals = select(g.kind, *keys, *_sums(g)).where(in_scope, g.period_start > stock_date)
     else:
