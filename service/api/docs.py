@@ -8,8 +8,8 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 
+from service.api.compression import PrecompressedFiles
 from service.api.problem_pages import router as problem_pages
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -35,6 +35,6 @@ def swagger_ui() -> HTMLResponse:
 
 
 def mount_docs(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", PrecompressedFiles(directory=STATIC), name="static")
     app.include_router(router)
     app.include_router(problem_pages)

@@ -9,12 +9,17 @@ import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
+from service.api import compression
+from service.api.compression import PrecompressedFiles
 from tests.factories import dispatch_body, source_body
 from tests.follow.servers import ThreadedServer
 
@@ -102,3 +107,58 @@ def test_a_client_that_refuses_gzip_gets_plain_bytes(server: str, accept_encodin
 def test_small_answers_are_sent_as_they_are(server: str) -> None:
     answer = fetch(server + "/healthz", "gzip")
     assert "content-encoding" not in answer.headers
+
+
+@pytest.fixture
+def gzipped_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every file a static mount gzips, as it gzips it."""
+    gzipped: list[str] = []
+    gzip_file = compression.gzip_file
+
+    def counted(path: str) -> bytes:
+        gzipped.append(path)
+        return gzip_file(path)
+
+    monkeypatch.setattr(compression, "gzip_file", counted)
+    return gzipped
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/swagger-ui/swagger-ui-bundle.js", "/static/swagger-ui/swagger-ui.css"]
+)
+def test_a_static_file_is_gzipped_once_and_every_reader_gets_that_copy(
+    server: str, path: str, gzipped_files: list[str]
+) -> None:
+    # when two readers ask for it gzipped
+    first = fetch(server + path, "gzip")
+    second = fetch(server + path, "gzip")
+
+    # then both get the same bytes, compressed once (one layer, the file inside)
+    assert first.raw == second.raw
+    assert [Path(p).name for p in gzipped_files] == [path.rsplit("/", 1)[1]]
+    assert gzip.decompress(first.raw) == fetch(server + path, "identity").raw
+    for answer in (first, second):
+        assert answer.headers["content-encoding"] == "gzip"
+        assert answer.headers["etag"] == first.headers["etag"]
+        assert "Accept-Encoding" in answer.vary()
+
+
+def test_a_static_file_changed_on_disk_is_gzipped_again_and_a_range_is_read_plain(
+    tmp_path: Path, gzipped_files: list[str]
+) -> None:
+    files = Starlette(routes=[Mount("/files", PrecompressedFiles(directory=tmp_path))])
+    script = tmp_path / "app.js"
+    gzipped = {"Accept-Encoding": "gzip"}
+    with TestClient(files) as client:
+        script.write_text("let a = 1;\n" * 500)
+        before = client.get("/files/app.js", headers=gzipped)
+        script.write_text("let b = 2;\n" * 600)
+        after = client.get("/files/app.js", headers=gzipped)
+        part = client.get("/files/app.js", headers={**gzipped, "Range": "bytes=0-9"})
+
+    assert before.headers["content-encoding"] == after.headers["content-encoding"] == "gzip"
+    assert (before.text, after.text) == ("let a = 1;\n" * 500, "let b = 2;\n" * 600)
+    assert before.headers["etag"] != after.headers["etag"]
+    assert len(gzipped_files) == 2
+    assert (part.status_code, part.text) == (206, "let b = 2;")
+    assert "content-encoding" not in part.headers
