@@ -15,7 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
-from service.desk.records import events_by_id, source_events
+from service.desk.records import events_by_id, source_records
 from service.domain.envelope import RecordedEvent
 from service.domain.events import EventType
 from service.domain.intervals import Bounds
@@ -31,7 +31,7 @@ from service.domain.payloads import (
 from service.domain.readers import read_replacement
 from service.views.deployments.fold import DeploymentQuery
 from service.views.deployments.queries import Range, corroborating_sources, events_behind
-from service.views.facts.history import fold_facts
+from service.views.facts.history import events_about, fold_facts
 
 REPORTS_LISTED = 500
 """At most this many reports are listed under an answer (a ledger of a million events
@@ -116,8 +116,12 @@ def gather_evidence(conn: Connection, query: DeploymentQuery, scope: dict[str, s
 def sources_at(conn: Connection, ids: Iterable[str], position: int) -> dict[str, SourceCard]:
     """The sources named, as they stood at `position` (corrections applied)."""
     kinds = [EventType.source_recorded.value]
+    records = source_records(conn, set(ids), position)
+    # the corrections of those records alone: not every correction of their facts
+    about = events_about(conn, [record.id for record in records], position)
+    in_order = sorted([*records, *about], key=lambda event: event.position)
     cards: dict[str, SourceCard] = {}
-    for version in fold_facts(source_events(conn, set(ids), position), kinds).values():
+    for version in fold_facts(in_order, kinds).values():
         if isinstance(version.payload, SourceRecorded):
             cards[version.payload.source_id] = source_card(version.payload)
     return cards

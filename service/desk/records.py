@@ -14,12 +14,6 @@ from service.domain.events import EventType
 from service.log.read import read_events_at
 from service.log.tables import EVENTS
 
-SOURCE_EVENTS = (
-    EventType.source_recorded.value,
-    EventType.fact_corrected.value,
-    EventType.fact_retracted.value,
-)
-
 
 def events_by_id(conn: Connection, ids: Collection[UUID]) -> list[RecordedEvent]:
     if not ids:
@@ -28,18 +22,18 @@ def events_by_id(conn: Connection, ids: Collection[UUID]) -> list[RecordedEvent]
     return [RecordedEvent.model_validate(row, from_attributes=True) for row in conn.execute(query)]
 
 
-def source_events(
+def source_records(
     conn: Connection, source_ids: Collection[str], position: int
 ) -> list[RecordedEvent]:
-    """The events of these sources that may make or change a source record, up to
-    `position`, in order: fold them with `fold_facts` to get each source as it stood."""
+    """The `source.recorded` events of these sources up to `position` (fold them with
+    what corrected them, `events_about`, to get each source as it stood)."""
     if not source_ids:
         return []
     query = (
         select(EVENTS)
         .where(
+            EVENTS.c.type == EventType.source_recorded.value,
             EVENTS.c.source_id.in_(list(source_ids)),
-            EVENTS.c.type.in_(SOURCE_EVENTS),
             EVENTS.c.position <= position,
         )
         .order_by(EVENTS.c.position)

@@ -7,11 +7,40 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ColumnElement, Index, String, UniqueConstraint, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Field, SQLModel
 
 from service.db.metadata import table_of
 from service.db.types import JSONDocument, UTCDateTime
+from service.domain.events import META_TYPES
+
+
+class TargetOfEvent(ColumnElement[str]):
+    """The `target_event_id` of an event about a fact (a correction, retraction or
+    corroboration), as text: the expression of the index `ix_events_target`, spelt the
+    same in the index and in a query (a planner matches the expression as written)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(TargetOfEvent, "sqlite")
+def _target_in_sqlite(element: TargetOfEvent, compiler: SQLCompiler, **kw: Any) -> str:
+    return "json_extract(data, '$.target_event_id')"
+
+
+@compiles(TargetOfEvent, "postgresql")
+def _target_in_postgresql(element: TargetOfEvent, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(data ->> 'target_event_id')"
+
+
+ABOUT_A_FACT = text(
+    "type IN (" + ", ".join(f"'{t.value}'" for t in sorted(META_TYPES, key=str)) + ")"
+)
+"""The events `ix_events_target` holds, spelt out with literals (a planner proves a
+partial index applies only from the query's own words, never from a bound value)."""
 
 
 class EventRow(SQLModel, table=True):
@@ -20,6 +49,14 @@ class EventRow(SQLModel, table=True):
         UniqueConstraint("stream", "stream_version", name="uq_events_stream_version"),
         Index("ix_events_type_position", "type", "position"),
         Index("ix_events_source_position", "source_id", "position"),
+        # what touched a fact, found by its id: a source's or a fact's page, and the
+        # smaller views folding their facts, read those events and no others
+        Index(
+            "ix_events_target",
+            TargetOfEvent(),
+            sqlite_where=ABOUT_A_FACT,
+            postgresql_where=ABOUT_A_FACT,
+        ),
     )
 
     position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

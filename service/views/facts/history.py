@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from service.domain.envelope import RecordedEvent
-from service.domain.events import META_TYPES
 from service.domain.payloads import FactCorrected, FactRetracted, Payload
 from service.domain.readers import MetaPayload, read_replacement
-from service.log.read import EventFilter, read_events, read_events_at
-from service.log.tables import EVENTS
+from service.log.read import EventFilter, read_events
+from service.log.tables import ABOUT_A_FACT, EVENTS, TargetOfEvent
 
 PAGE = 5000
+BATCH = 500
+"""Fact ids asked for in one query."""
 
 
 @dataclass
@@ -41,8 +42,9 @@ class FactVersion:
         return list(dict.fromkeys([own, *others]))
 
 
-def read_log(conn: Connection, types: Iterable[str], position: int) -> list[RecordedEvent]:
-    wanted = tuple(sorted({*types, *(t.value for t in META_TYPES)}))
+def read_of_types(conn: Connection, types: Iterable[str], position: int) -> list[RecordedEvent]:
+    """Every event of these types up to `position`, in order."""
+    wanted = tuple(sorted(set(types)))
     events: list[RecordedEvent] = []
     after = 0
     while page := read_events(
@@ -53,31 +55,23 @@ def read_log(conn: Connection, types: Iterable[str], position: int) -> list[Reco
     return events
 
 
-def events_about(
-    conn: Connection, fact_ids: Iterable[UUID], position: int
-) -> list[RecordedEvent]:
+def events_about(conn: Connection, fact_ids: Iterable[UUID], position: int) -> list[RecordedEvent]:
     """The corrections, retractions and corroborations of these facts up to `position`,
-    in order. Only each one's target is read to pick them (a few per cent of a large
-    log), then the events picked: a source's page need not read the whole log."""
-    wanted = {str(fact_id) for fact_id in fact_ids}
-    if not wanted:
-        return []
-    target = EVENTS.c.data["target_event_id"].as_string()
-    picked = [
-        int(row.position)
-        for row in conn.execute(
-            select(EVENTS.c.position, target.label("target")).where(
-                EVENTS.c.type.in_(sorted(t.value for t in META_TYPES)),
-                EVENTS.c.position <= position,
-            )
-        )
-        if row.target in wanted
+    in order, found by the index on the fact each is about (`ix_events_target`)."""
+    wanted = sorted({str(fact_id) for fact_id in fact_ids})
+    found = [
+        RecordedEvent.model_validate(row, from_attributes=True)
+        for start in range(0, len(wanted), BATCH)
+        for row in conn.execute(about_query(wanted[start : start + BATCH], position))
     ]
-    return [
-        event
-        for start in range(0, len(picked), PAGE)
-        for event in read_events_at(conn, sorted(picked)[start : start + PAGE])
-    ]
+    return sorted(found, key=lambda event: event.position)
+
+
+def about_query(fact_ids: list[str], position: int) -> Select[Any]:
+    """The events about these facts (ids as text) up to `position`."""
+    return select(EVENTS).where(
+        ABOUT_A_FACT, TargetOfEvent().in_(fact_ids), EVENTS.c.position <= position
+    )
 
 
 def fold_facts(events: Iterable[RecordedEvent], types: Iterable[str]) -> dict[UUID, FactVersion]:
@@ -107,5 +101,10 @@ def fold_facts(events: Iterable[RecordedEvent], types: Iterable[str]) -> dict[UU
 
 
 def facts_at(conn: Connection, types: Iterable[str], position: int) -> list[FactVersion]:
+    """The facts of these types standing at `position`: their events, and only the
+    corrections, retractions and corroborations of them (not every one in the log)."""
     kinds = list(types)
-    return list(fold_facts(read_log(conn, kinds, position), kinds).values())
+    facts = read_of_types(conn, kinds, position)
+    about = events_about(conn, [e.id for e in facts], position)
+    in_order = sorted([*facts, *about], key=lambda e: e.position)
+    return list(fold_facts(in_order, kinds).values())
