@@ -16,11 +16,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Path
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import Connection
 from starlette.requests import Request
 
+from service.api.compression import PrecompressedFiles
 from service.api.deps import LedgerDep
 from service.api.serving.csv_cells import safe_row
 from service.api.serving.representations import Rendered, accepts_gzip
@@ -34,6 +34,7 @@ from service.desk.question import (
     Question,
     TimeTravel,
     find_country,
+    read_position,
     read_question,
     read_time_travel,
     text_field,
@@ -51,12 +52,16 @@ from service.views.deployments.timeline import timeline_view
 from service.views.entries.queries import EntriesQuery, entries_view
 from service.views.estimates.queries import EstimatesQuery, estimates_view
 from service.views.remittances.queries import RemittancesQuery, remittances_view
-from service.views.sources.queries import source_detail, sources_view
+from service.views.sources.queries import fact_history, source_detail_page, sources_view
 from service.views.statements.claims import claims_beside
 from service.views.statements.queries import StatementsQuery, statements_view
 from service.views.wages.queries import WagesQuery, wages_view
 
 router = APIRouter(include_in_schema=False)
+
+FACTS_PER_PAGE = 200
+"""A source's facts listed on one page (a source of a large log may hold tens of
+thousands): the page links to the next ones."""
 
 Page = Callable[[Connection, Pin, TimeTravel], Response]
 
@@ -306,7 +311,10 @@ def source_page(
     """One source: every fact taken from it, with its quote and what became of it."""
 
     def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
-        detail = source_detail(conn, source_id, pin.position, pin.head)
+        after = read_position(_params(request), "after") or 0
+        detail, next_after = source_detail_page(
+            conn, source_id, pin.position, pin.head, after=after, limit=FACTS_PER_PAGE
+        )
         if detail is None:
             return _not_found(
                 request, f"No source “{source_id}” was recorded by position {pin.position}.", pin
@@ -319,6 +327,8 @@ def source_page(
             pin,
             detail=detail,
             card=card,
+            after=after,
+            next_after=next_after,
             describe=describe_event,
             kind_of=kind_of,
             quote_of=quote_of,
@@ -343,10 +353,7 @@ def fact_page(request: Request, ledger: LedgerDep, event_id: UUID) -> Response:
         if event.type in META_TYPES:
             target = str(event.data.get("target_event_id", ""))
             return RedirectResponse(f"/facts/{target}", status_code=303)
-        detail = source_detail(conn, event.source_id, pin.position, pin.head)
-        fact = next((f for f in detail.facts if f.event.id == event_id), None) if detail else None
-        if fact is None:
-            return _not_found(request, f"Event {event_id} is not a fact of its source.", pin)
+        fact = fact_history(conn, event, pin.position)
         others = {c.source_id for c in fact.corroborations}
         cards = sources_at(conn, {event.source_id, *others}, pin.position)
         return render_page(
@@ -485,7 +492,7 @@ def _view_page(
 
 def mount_desk(app: FastAPI) -> None:
     """The desk at `/`, its stylesheet under /desk/assets."""
-    app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="desk-assets")
+    app.mount(ASSETS_URL, PrecompressedFiles(directory=ASSETS), name="desk-assets")
     app.include_router(router)
 
 

@@ -87,18 +87,22 @@ def read_day(params: dict[str, str], field: str) -> date | None:
     return _read(_DAY, field, value) if value else None
 
 
+def read_position(params: dict[str, str], field: str) -> int | None:
+    """A log position (`at_position`, or `after` to read a long list on)."""
+    value = text_field(params, field)
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) > MAX_POSITION:
+        raise DeskInputError(field, "give a log position: a whole number from 0")
+    return int(value)
+
+
 def read_time_travel(params: dict[str, str]) -> TimeTravel:
     known_at = text_field(params, "known_at")
-    at_position = text_field(params, "at_position")
-    position: int | None = None
-    if at_position is not None:
-        if not at_position.isdigit() or int(at_position) > MAX_POSITION:
-            raise DeskInputError("at_position", "give a log position: a whole number from 0")
-        position = int(at_position)
     return TimeTravel(
         as_of=read_day(params, "as_of"),
         known_at=_read(_MOMENT, "known_at", known_at) if known_at else None,
-        at_position=position,
+        at_position=read_position(params, "at_position"),
     )
 
 

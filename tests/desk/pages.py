@@ -55,6 +55,18 @@ def table(html: str, table_id: str) -> tuple[list[str], list[list[str]]]:
     return parser.header, parser.rows
 
 
+def links(html: str, rel: str | None = None) -> list[str]:
+    """The addresses the page's links go to (those of relation `rel`, if given), in order."""
+    from html import unescape
+
+    found = []
+    for tag in re.findall(r"<a [^>]*>", html):
+        href = re.search(r'href="([^"]*)"', tag)
+        if href and (rel is None or f'rel="{rel}"' in tag):
+            found.append(unescape(href.group(1)))
+    return found
+
+
 def text(html: str) -> str:
     """The words of a page, tags and repeated spaces gone, entities read."""
     from html import unescape

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 
 from service.domain.events import EventType
 from service.domain.examples import event_examples, illustration_source, statement_with_claims
+from service.desk import pages as desk_pages
 from service.ledger import Ledger
-from tests.desk.pages import main, table, text
+from tests.desk.pages import links, main, table, text
 from tests.factories import dispatch_body, meta_body
 
 RUSSIA_2023 = {"country": "Russia", "year": "2023"}
@@ -483,3 +484,33 @@ def test_a_corroborating_source_is_named_under_its_report_and_in_the_csv(
     assert "Yonhap" in row["sources"].split("; ")
     pinned_before = {**RUSSIA_2023, "at_position": str(before)}  # a permalink of before
     assert "Corroborated by" not in text(main(client.get("/", params=pinned_before).text))
+
+
+def test_a_long_source_is_read_a_page_at_a_time_each_pinned(
+    client: TestClient, seeded: Ledger, writer: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source of a large log may hold tens of thousands of facts: its page lists a
+    page of them and links on, pinned, so a fact recorded meanwhile moves nothing."""
+    monkeypatch.setattr(desk_pages, "FACTS_PER_PAGE", 2)
+    source = "dailynk-2023-05-nk-workers-russia"
+    for city in ("Kazan", "Omsk", "Tomsk"):
+        body = dispatch_body(source_id=source, destinations=[city])
+        body["provenance"]["locator"] = f"Workers arrived in {city}."
+        assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+
+    quotes: list[str] = []
+    address: str | None = f"/sources/{source}"
+    while address is not None:
+        page = client.get(address)
+        assert page.status_code == 200, page.text
+        quotes += [q for q in ("Kazan", "Omsk", "Tomsk") if f"arrived in {q}" in page.text]
+        later = links(page.text, rel="next")
+        if later and len(quotes) == 1:  # a fact recorded while reading on
+            body = dispatch_body(source_id=source, destinations=["Perm"])
+            body["provenance"]["locator"] = "Workers arrived in Perm."
+            assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+        address = later[0] if later else None
+
+    assert quotes == ["Kazan", "Omsk", "Tomsk"]  # each once, in order, and Perm not yet
+    bad = client.get(f"/sources/{source}", params={"after": "-1"})
+    assert bad.status_code == 422 and "after" in text(bad.text)

@@ -71,16 +71,44 @@ def source_detail(
     conn: Connection, source_id: str, position: int, head: int
 ) -> SourceDetail | None:
     """The source and each of its facts with what touched it; None if not recorded."""
-    own = read_events(
-        conn, EventFilter(source_id=source_id, up_to_position=position), MAX_EVENTS_OF_A_SOURCE
+    detail, _ = source_detail_page(conn, source_id, position, head)
+    return detail
+
+
+def source_detail_page(
+    conn: Connection,
+    source_id: str,
+    position: int,
+    head: int,
+    *,
+    after: int = 0,
+    limit: int = MAX_EVENTS_OF_A_SOURCE,
+) -> tuple[SourceDetail | None, int | None]:
+    """`source_detail` for the source's events after position `after`, at most `limit`
+    of them (a source of a large log may hold tens of thousands of facts), and the
+    position to read on from, or None on the last page."""
+    opening = read_events(
+        conn,
+        EventFilter(
+            source_id=source_id,
+            types=(EventType.source_recorded.value,),
+            up_to_position=position,
+        ),
+        1,
     )
-    opening = next((e for e in own if e.type == EventType.source_recorded), None)
-    if opening is None:
-        return None
-    fact_types = {e.type for e in own if e.type not in META_TYPES}
-    own_facts = [e for e in own if e.type in fact_types]
-    about = events_about(conn, [e.id for e in own_facts], position)
-    versions = fold_facts(sorted([*own_facts, *about], key=lambda e: e.position), fact_types)
+    if not opening:
+        return None, None
+    own = read_events(
+        conn, EventFilter(source_id=source_id, after=after, up_to_position=position), limit + 1
+    )
+    more = len(own) > limit
+    own = own[:limit]
+    fact_types = {e.type for e in [*opening, *own] if e.type not in META_TYPES}
+    own_facts = {e.id: e for e in [*opening, *own] if e.type in fact_types}
+    about = events_about(conn, list(own_facts), position)
+    versions = fold_facts(
+        sorted([*own_facts.values(), *about], key=lambda e: e.position), fact_types
+    )
     touching: dict[UUID, list[RecordedEvent]] = defaultdict(list)
     for event in about:
         touching[_target(event)].append(event)
@@ -89,19 +117,27 @@ def source_detail(
         for e in own
         if e.type not in META_TYPES and e.type != EventType.source_recorded
     ]
-    own_fact_ids = {f.event.id for f in facts}
     corroborates = [
-        e for e in own if e.type == EventType.fact_corroborated and _target(e) not in own_fact_ids
+        e for e in own if e.type == EventType.fact_corroborated and _target(e) not in own_facts
     ]
-    source_now = versions.get(opening.id)
-    return SourceDetail(
+    source_now = versions.get(opening[0].id)
+    detail = SourceDetail(
         source_id=source_id,
         position=position,
         head=head,
-        source=source_now.data if source_now else opening.data,
+        source=source_now.data if source_now else opening[0].data,
         facts=facts,
         corroborates=corroborates,
     )
+    return detail, own[-1].position if more else None
+
+
+def fact_history(conn: Connection, fact: RecordedEvent, position: int) -> FactOut:
+    """One fact (not a source's record, nor an event about a fact) with what touched it
+    by `position`: its entry in its source's `source_detail`."""
+    about = events_about(conn, [fact.id], position)
+    versions = fold_facts([fact, *about], [fact.type])
+    return _fact_out(fact, versions.get(fact.id), about)
 
 
 def _target(event: RecordedEvent) -> UUID:
