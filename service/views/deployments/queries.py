@@ -37,7 +37,9 @@ class Range(BaseModel):
 
     @classmethod
     def of(cls, bounds: Bounds) -> Range:
-        return cls(
+        # bounds are whole numbers or None already: nothing to validate (a view of every
+        # city makes thousands of these)
+        return cls.model_construct(
             min=bounds.min, best=bounds.best, max=bounds.max, best_complete=bounds.best_complete
         )
 
@@ -115,7 +117,7 @@ class DeploymentRow(BaseModel):
         "absolute address (on `LEDGER_PUBLIC_URL` when set, else the address asked)."
     )
 
-    _reported: frozenset[str] = PrivateAttr(default=frozenset(FLOWS))
+    _reported: frozenset[str] = PrivateAttr(default_factory=lambda: frozenset(FLOWS))
     """The flows some fact of this row reports. A flow nobody reported is kept as [0, 0, 0]
     for the sums, and written `null`: an empty row must not read as a report of zero."""
 
