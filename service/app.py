@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         metrics_router,
     ):
         app.include_router(router)
-    mount_desk(app)  # before the docs: the desk answers `/`
+    mount_desk(app)  # the desk answers `/`; the docs, `/docs`
     mount_docs(app)
     install_openapi(app)
     # inside BodySizeLimit, which bounds what it reads
