@@ -7,6 +7,8 @@ they cite, each as it stood at the page's position.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -15,7 +17,7 @@ from uuid import UUID
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
-from service.desk.records import events_by_id, source_records
+from service.desk.records import event_ids_at, events_by_id, source_records
 from service.domain.envelope import RecordedEvent
 from service.domain.events import EventType
 from service.domain.intervals import Bounds
@@ -29,8 +31,9 @@ from service.domain.payloads import (
     WorkforceEstimated,
 )
 from service.domain.readers import read_replacement
-from service.views.deployments.fold import DeploymentQuery
-from service.views.deployments.queries import Range, corroborating_sources, events_behind
+from service.log.read import read_events_at
+from service.views.deployments.fold import DeploymentQuery, facts_behind
+from service.views.deployments.queries import Range, corroborating_sources
 from service.views.facts.history import events_about, fold_facts
 
 REPORTS_LISTED = 500
@@ -93,12 +96,58 @@ class Evidence:
         return [r for r in self.reports if r.kind == kind]
 
 
+class ReportsRead:
+    """Each event's report, made once per process: a report is made of recorded events
+    alone (a fact, or a correction and the fact it corrects), which never change. At a
+    million events an answer lists 500 reports, and reading and parsing their events was
+    most of the page's time; after an append the same 500 are listed again. Kept by
+    event id (unique across databases), the most recently used first."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._kept: OrderedDict[UUID, Report | None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def reports(self, conn: Connection, positions: list[int]) -> list[Report]:
+        """The reports of the events at `positions`, in their order."""
+        ids = event_ids_at(conn, positions)
+        with self._lock:
+            missing = [p for p in positions if ids[p] not in self._kept]
+        made = _reports_of(conn, missing)
+        with self._lock:
+            for position in missing:
+                self._kept[ids[position]] = made.get(position)
+            found = []
+            for position in positions:
+                self._kept.move_to_end(ids[position])
+                found.append(self._kept[ids[position]])
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return [report for report in found if report is not None]
+
+
+READ = ReportsRead()
+
+
 def gather_evidence(conn: Connection, query: DeploymentQuery, scope: dict[str, str]) -> Evidence:
     """The reports the deployments view counts for `scope` (e.g. `{"country": "RU"}`),
     at `query.position` and within its dates."""
-    events = events_behind(conn, query, scope, REPORTS_LISTED + 1)
-    more = len(events) > REPORTS_LISTED
-    events = events[:REPORTS_LISTED]
+    positions = facts_behind(conn, query, scope, REPORTS_LISTED + 1)
+    more = len(positions) > REPORTS_LISTED
+    reports = READ.reports(conn, positions[:REPORTS_LISTED])
+    others = corroborating_sources(conn, [r.fact_id for r in reports], query.position)
+    reports = [replace(r, corroborated_by=tuple(others.get(r.fact_id, ()))) for r in reports]
+    ids = {i for r in reports for i in (r.source_id, *r.corroborated_by)}
+    return Evidence(reports, sources_at(conn, ids, query.position), more)
+
+
+def _reports_of(conn: Connection, positions: list[int]) -> dict[int, Report | None]:
+    """The report of each event at `positions` (None for one that makes none)."""
+    events = [
+        event
+        for chunk in (positions[i : i + 500] for i in range(0, len(positions), 500))
+        for event in read_events_at(conn, chunk)
+    ]
     corrected = {e.id: e.payload for e in events if e.type == EventType.fact_corrected.value}
     targets = {
         t.id: t
@@ -106,11 +155,7 @@ def gather_evidence(conn: Connection, query: DeploymentQuery, scope: dict[str, s
             conn, {p.target_event_id for p in corrected.values() if isinstance(p, FactCorrected)}
         )
     }
-    reports = [report for event in events if (report := _report(event, targets)) is not None]
-    others = corroborating_sources(conn, [r.fact_id for r in reports], query.position)
-    reports = [replace(r, corroborated_by=tuple(others.get(r.fact_id, ()))) for r in reports]
-    ids = {i for r in reports for i in (r.source_id, *r.corroborated_by)}
-    return Evidence(reports, sources_at(conn, ids, query.position), more)
+    return {event.position: _report(event, targets) for event in events}
 
 
 def sources_at(conn: Connection, ids: Iterable[str], position: int) -> dict[str, SourceCard]:

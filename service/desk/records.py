@@ -22,6 +22,18 @@ def events_by_id(conn: Connection, ids: Collection[UUID]) -> list[RecordedEvent]
     return [RecordedEvent.model_validate(row, from_attributes=True) for row in conn.execute(query)]
 
 
+def event_ids_at(conn: Connection, positions: Collection[int]) -> dict[int, UUID]:
+    """The id of the event at each position (no payload read)."""
+    found: dict[int, UUID] = {}
+    ordered = sorted(positions)
+    for start in range(0, len(ordered), 500):
+        query = select(EVENTS.c.position, EVENTS.c.id).where(
+            EVENTS.c.position.in_(ordered[start : start + 500])
+        )
+        found |= {int(position): event_id for position, event_id in conn.execute(query)}
+    return found
+
+
 def source_records(
     conn: Connection, source_ids: Collection[str], position: int
 ) -> list[RecordedEvent]:

@@ -1158,11 +1158,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--database-faults-only",
+        action="store_true",
+        help="Only the scenarios with a proxy before PostgreSQL (cut COMMITs, a stall).",
+    )
     args = parser.parse_args()
     table = Table()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
-        for n, backend in enumerate(args.backends.split(",")):
+        if args.database_faults_only:
+            proxied_scenarios(args.quick, Path(tmp), table)
+        for n, backend in enumerate(
+            args.backends.split(",") if not args.database_faults_only else []
+        ):
             run_backend(backend.strip(), args.quick, Path(tmp), table, first=n == 0)
     print(f"\n(run took {time.monotonic() - started:.0f} s)\n")
     print(table.markdown())

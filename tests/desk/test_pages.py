@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from service.desk import evidence
+from service.desk import pages as desk_pages
 from service.domain.events import EventType
 from service.domain.examples import event_examples, illustration_source, statement_with_claims
-from service.desk import pages as desk_pages
 from service.ledger import Ledger
+from service.views.cache import ViewCache
 from tests.desk.pages import links, main, table, text
 from tests.factories import dispatch_body, meta_body
 
@@ -514,3 +516,32 @@ def test_a_long_source_is_read_a_page_at_a_time_each_pinned(
     assert quotes == ["Kazan", "Omsk", "Tomsk"]  # each once, in order, and Perm not yet
     bad = client.get(f"/sources/{source}", params={"after": "-1"})
     assert bad.status_code == 422 and "after" in text(bad.text)
+
+
+def test_reports_read_once_give_the_page_a_fresh_read_gives(
+    client: TestClient, seeded: Ledger, corrector: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each event's report is made once per process (`ReportsRead`): after a correction
+    the answer quotes the corrected report, as a process reading everything anew does."""
+    client.get("/", params=RUSSIA_2023)  # the reports now kept
+    vladivostok = next(
+        e
+        for e in client.get("/v1/events", params={"limit": 50}).json()["events"]
+        if e["type"] == "workers.dispatched" and "Vladivostok" in str(e["data"]["destinations"])
+    )
+    replacement = {
+        **vladivostok["data"],
+        "count": {"text": "about 90", "qualifier": "approximately", "number": 90},
+    }
+    correction = meta_body(
+        "fact.corrected", vladivostok["id"], reason="misread", replacement=replacement
+    )
+    assert client.post("/v1/events", json=correction, headers=corrector).status_code == 201
+
+    kept = main(client.get("/", params=RUSSIA_2023).text)
+    monkeypatch.setattr(evidence, "READ", evidence.ReportsRead())
+    seeded.views = ViewCache()  # so that the page is made again, reading every report
+    fresh = main(client.get("/", params=RUSSIA_2023).text)
+
+    assert "about 90" in text(kept) and "(as corrected)" in text(kept)
+    assert kept == fresh
