@@ -21,6 +21,7 @@ from service.gazetteer import Gazetteer
 from service.views.deployments.fold import DeploymentQuery
 from service.views.deployments.incremental import IncrementalFolds
 from service.views.deployments.queries import DeploymentRow, Range, deployments_view
+from service.views.deployments.row_json import RowFragments
 
 RANGES = (
     ("dispatched", "sent"),
@@ -114,12 +115,15 @@ def answer(
     question: Question,
     query: DeploymentQuery,
     head: int,
+    fragments: RowFragments | None = None,
 ) -> Answer:
     """The question answered at `query.position` (with `query.as_of`)."""
     scoped = asked(question, query.group_by, query.position, query.as_of)
-    totals = deployments_view(conn, gazetteer, replace(scoped, group_by=("country",)), head, folds)
-    by_city = deployments_view(
-        conn, gazetteer, replace(scoped, group_by=("place", "affiliation")), head, folds
+    totals, by_city = (
+        deployments_view(
+            conn, gazetteer, replace(scoped, group_by=group_by), head, folds, fragments=fragments
+        )
+        for group_by in (("country",), ("place", "affiliation"))
     )
     scope = {"country": question.country.code} if question.country else {}
     if question.affiliation:

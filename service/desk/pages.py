@@ -135,7 +135,9 @@ def _answer(
 ) -> tuple[Question, Answer]:
     question = read_question(_params(request), ledger.gazetteer)
     query = DeploymentQuery(position=pin.position, as_of=travel.as_of)
-    found = answer(conn, ledger.gazetteer, ledger.folds, question, query, pin.head)
+    found = answer(
+        conn, ledger.gazetteer, ledger.folds, question, query, pin.head, ledger.row_fragments
+    )
     return question, found
 
 
@@ -278,7 +280,9 @@ def map_page(request: Request, ledger: LedgerDep) -> Response:
     def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
         question = read_question(_params(request), ledger.gazetteer)
         query = asked(question, ("place",), pin.position, travel.as_of)
-        view = deployments_view(conn, ledger.gazetteer, query, pin.head, ledger.folds)
+        view = deployments_view(
+            conn, ledger.gazetteer, query, pin.head, ledger.folds, fragments=ledger.row_fragments
+        )
         return render_page(
             request,
             "map.html",

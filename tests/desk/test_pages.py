@@ -18,6 +18,8 @@ from service.domain.events import EventType
 from service.domain.examples import event_examples, illustration_source, statement_with_claims
 from service.ledger import Ledger
 from service.views.cache import ViewCache
+from service.views.deployments.incremental import IncrementalFolds
+from service.views.deployments.row_json import RowFragments
 from tests.desk.pages import links, main, table, text
 from tests.factories import dispatch_body, meta_body
 
@@ -544,4 +546,24 @@ def test_reports_read_once_give_the_page_a_fresh_read_gives(
     fresh = main(client.get("/", params=RUSSIA_2023).text)
 
     assert "about 90" in text(kept) and "(as corrected)" in text(kept)
+    assert kept == fresh
+
+
+def test_rows_kept_from_an_earlier_view_give_the_pages_a_fresh_fold_gives(
+    client: TestClient, seeded: Ledger, writer: Headers
+) -> None:
+    """After an append the desk's rows are those of the unchanged groups, kept
+    (`RowFragments.row`), and the changed ones made anew: the same page as a process
+    folding everything afresh."""
+    for path in ("/map", "/?country=Russia"):
+        client.get(path)
+    body = dispatch_body(destinations=["Moscow", "Kazan"], affiliation="civilian")
+    assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+
+    kept = {path: main(client.get(path).text) for path in ("/map", "/?country=Russia")}
+    seeded.views, seeded.folds = ViewCache(), IncrementalFolds()
+    seeded.row_fragments = RowFragments()
+    fresh = {path: main(client.get(path).text) for path in ("/map", "/?country=Russia")}
+
+    assert "Kazan" in text(kept["/map"])
     assert kept == fresh

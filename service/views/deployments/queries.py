@@ -231,12 +231,20 @@ def deployments_view(
     claims: Sequence[StatedClaim] = (),
     *,
     base_url: str = "",
+    fragments: RowFragments | None = None,
 ) -> DeploymentsView:
     """The view; `claims` are listed beside its rows as given (`views/statements/claims.py`
-    chooses them: this read model does not read statements)."""
+    chooses them: this read model does not read statements). With `fragments`, each
+    unchanged group's row is the one made for it before (a view of every city after an
+    append makes the few rows that changed)."""
+
+    def make_row(group: DeploymentGroup, events_url: str) -> DeploymentRow:
+        return _row(group, gazetteer, events_url)
+
     rows = [
-        _row(group, gazetteer, _events_url(group, query.position, base_url))
+        fragments.row(group, url, make_row) if fragments is not None else make_row(group, url)
         for group in folded_groups(conn, query, folds)
+        for url in [_events_url(group, query.position, base_url)]
     ]
     return _view(query, head, rows, claims)
 

@@ -13,25 +13,48 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
 
 import orjson
 from pydantic import BaseModel
 
 from service.views.deployments.fold import DeploymentGroup
 
+Row = TypeVar("Row", bound=BaseModel)
+
 _PLACEHOLDER = "\x00events_url\x00"
 _PLACEHOLDER_JSON = orjson.dumps(_PLACEHOLDER)
 
 
 class RowFragments:
-    """Each group's row as JSON, split around its `events_url`, for as long as some fold
-    holds the group."""
+    """Each group's row as JSON, split around its `events_url`, and as a model (for the
+    desk's pages, which render rows), for as long as some fold holds the group."""
 
     def __init__(self) -> None:
         self._kept: weakref.WeakKeyDictionary[DeploymentGroup, tuple[bytes, bytes]] = (
             weakref.WeakKeyDictionary()
         )
+        self._rows: weakref.WeakKeyDictionary[DeploymentGroup, BaseModel] = (
+            weakref.WeakKeyDictionary()
+        )
         self._lock = threading.Lock()
+
+    def row(
+        self,
+        group: DeploymentGroup,
+        events_url: str,
+        make_row: Callable[[DeploymentGroup, str], Row],
+    ) -> Row:
+        """`make_row(group, events_url)`: the row kept for the group, copied with this
+        `events_url` (a copy, so that a row handed out is never changed later)."""
+        with self._lock:
+            kept = self._rows.get(group)
+        if kept is None:
+            kept = make_row(group, _PLACEHOLDER)
+            with self._lock:
+                self._rows[group] = kept
+        # kept for this group by this same `make_row`: of its type
+        return cast(Row, kept.model_copy(update={"events_url": events_url}))
 
     def row_json(
         self,
