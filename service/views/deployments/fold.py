@@ -15,6 +15,7 @@ with the outside, so "what went to Moscow" never claims the Saint Petersburg hal
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -583,14 +584,7 @@ def _country_flows_after_stocks(
     """For the groups of a view by place whose place is a country itself (`keys`: its own
     stock, "20,000 in Russia"), the flows after the stock into the whole country: the
     fold by country, keyed back by place."""
-    place = query.group_by.index("place")
-    by_country = tuple(dict.fromkeys("country" if n == "place" else n for n in query.group_by))
-
-    def country_key(key: GroupKey) -> GroupKey:
-        values = dict(zip(query.group_by, key, strict=True))
-        values["country"] = key[place].upper()
-        return tuple(values[n] for n in by_country)
-
+    by_country, country_key = country_grouping(query.group_by)
     wanted = {country_key(key): key for key in keys}
     scoped = query.countries is not None or query.place_ids is not None
     countrywide = replace(
@@ -604,6 +598,22 @@ def _country_flows_after_stocks(
     stocks = _stock_conditions(countrywide, as_of, list(by_country), interval[0])
     folded = _flows_after_stocks(conn, countrywide, as_of, dims, stocks, interval)
     return {wanted[key]: group for key, group in folded.items() if key in wanted}
+
+
+def country_grouping(
+    group_by: tuple[str, ...],
+) -> tuple[tuple[str, ...], Callable[[GroupKey], GroupKey]]:
+    """For a view by place: the same grouping by country instead, and the key there of a
+    group of a country's own place (`ru` is `RU`'s)."""
+    place = group_by.index("place")
+    by_country = tuple(dict.fromkeys("country" if n == "place" else n for n in group_by))
+
+    def country_key(key: GroupKey) -> GroupKey:
+        values = dict(zip(group_by, key, strict=True))
+        values["country"] = key[place].upper()
+        return tuple(values[n] for n in by_country)
+
+    return by_country, country_key
 
 
 def stock_interval(conn: Connection) -> tuple[ColumnElement[date], ColumnElement[date]]:

@@ -49,6 +49,7 @@ from service.views.deployments.fold import (
     GroupKey,
     added_to,
     changed_groups,
+    country_grouping,
     fold_estimates,
     fold_flows,
     new_flows_after_stocks,
@@ -236,14 +237,7 @@ def _add_country_flows(
     moved on by the flows into the whole country made after `since` that start after the
     stock's last day: the fold by country of the new rows alone (a new fact's rows are
     all new, so a count shared by two of its cities adds once, as in the full fold)."""
-    place = query.group_by.index("place")
-    by_country = tuple(dict.fromkeys("country" if n == "place" else n for n in query.group_by))
-
-    def country_key(key: GroupKey) -> GroupKey:
-        values = dict(zip(query.group_by, key, strict=True))
-        values["country"] = key[place].upper()
-        return tuple(values[n] for n in by_country)
-
+    by_country, country_key = country_grouping(query.group_by)
     stock_dates: dict[GroupKey, date] = {}
     for key in keys:
         stock_date = groups[key].estimate_as_of
