@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api.logs import formatter
+from tests.api.log_lines import logged_lines
 from tests.api.serve_process import serving
 from tests.factories import source_body
 
@@ -139,23 +140,13 @@ def test_an_unexpected_error_is_answered_and_logged_with_the_request_id(app: Fas
         raise RuntimeError("boom")
 
     app.add_api_route("/fails", fails)
-    lines: list[dict[str, Any]] = []
-
-    class Kept(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(json.loads(self.format(record)))
-
-    kept = Kept()
-    kept.setFormatter(formatter("json"))
-    problems_log = logging.getLogger("service.api.problems")
-    problems_log.addHandler(kept)
 
     # when it is asked, with a request id
-    try:
-        with TestClient(app, raise_server_exceptions=False) as client:
-            answer = client.get("/fails", headers={"X-Request-ID": "fails-1"})
-    finally:
-        problems_log.removeHandler(kept)
+    with (
+        logged_lines("service.api.problems") as lines,
+        TestClient(app, raise_server_exceptions=False) as client,
+    ):
+        answer = client.get("/fails", headers={"X-Request-ID": "fails-1"})
 
     # then the 500 problem carries the id, and so does the error's log line
     assert answer.status_code == 500

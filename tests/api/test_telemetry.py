@@ -31,10 +31,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from service.api.logs import formatter
 from service.app import create_app
 from service.ledger import Ledger
 from service.settings import Settings
+from tests.api.log_lines import logged_lines
 from tests.api.serve_process import UVICORN_FACTORY, serving
 from tests.factories import source_body
 
@@ -59,21 +59,8 @@ class Traced:
 @pytest.fixture
 def access_lines() -> Iterator[list[dict[str, Any]]]:
     """The access lines written during the test, through the service's formatter."""
-    lines: list[dict[str, Any]] = []
-
-    class Kept(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(json.loads(self.format(record)))
-
-    kept = Kept()
-    kept.setFormatter(formatter("json"))
-    access_log = logging.getLogger("service.access")
-    level = access_log.level
-    access_log.addHandler(kept)
-    access_log.setLevel(logging.INFO)
-    yield lines
-    access_log.removeHandler(kept)
-    access_log.setLevel(level)
+    with logged_lines("service.access", logging.INFO) as lines:
+        yield lines
 
 
 @pytest.fixture
