@@ -16,9 +16,7 @@ Headers = dict[str, str]
 
 def plan(conn: Connection, fact_ids: list[str]) -> str:
     """How the database would find the events about these facts."""
-    compiled = about_query(fact_ids, 10**9).compile(
-        conn, compile_kwargs={"literal_binds": True}
-    )
+    compiled = about_query(fact_ids, 10**9).compile(conn, compile_kwargs={"literal_binds": True})
     if conn.dialect.name == "sqlite":
         rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
         return "\n".join(str(row[-1]) for row in rows)
