@@ -34,7 +34,7 @@ from service.domain.readers import read_replacement
 from service.log.read import read_events_at
 from service.views.deployments.fold import DeploymentQuery, facts_behind
 from service.views.deployments.queries import Range, corroborating_sources
-from service.views.facts.history import events_about, fold_facts
+from service.views.facts.history import as_they_stood
 
 REPORTS_LISTED = 500
 """At most this many reports are listed under an answer (a ledger of a million events
@@ -161,12 +161,10 @@ def _reports_of(conn: Connection, positions: list[int]) -> dict[int, Report | No
 def sources_at(conn: Connection, ids: Iterable[str], position: int) -> dict[str, SourceCard]:
     """The sources named, as they stood at `position` (corrections applied)."""
     kinds = [EventType.source_recorded.value]
-    records = source_records(conn, set(ids), position)
-    # the corrections of those records alone: not every correction of their facts
-    about = events_about(conn, [record.id for record in records], position)
-    in_order = sorted([*records, *about], key=lambda event: event.position)
+    # with the corrections of those records alone: not every correction of their facts
+    versions, _ = as_they_stood(conn, source_records(conn, set(ids), position), kinds, position)
     cards: dict[str, SourceCard] = {}
-    for version in fold_facts(in_order, kinds).values():
+    for version in versions.values():
         if isinstance(version.payload, SourceRecorded):
             cards[version.payload.source_id] = source_card(version.payload)
     return cards

@@ -37,7 +37,7 @@ def _target_in_postgresql(element: TargetOfEvent, compiler: SQLCompiler, **kw: A
 
 
 ABOUT_A_FACT = text(
-    "type IN (" + ", ".join(f"'{t.value}'" for t in sorted(META_TYPES, key=str)) + ")"
+    "type IN (" + ", ".join(f"'{t}'" for t in sorted(t.value for t in META_TYPES)) + ")"
 )
 """The events `ix_events_target` holds, spelt out with literals (a planner proves a
 partial index applies only from the query's own words, never from a bound value)."""

@@ -100,11 +100,19 @@ def fold_facts(events: Iterable[RecordedEvent], types: Iterable[str]) -> dict[UU
     return facts
 
 
-def facts_at(conn: Connection, types: Iterable[str], position: int) -> list[FactVersion]:
-    """The facts of these types standing at `position`: their events, and only the
-    corrections, retractions and corroborations of them (not every one in the log)."""
-    kinds = list(types)
-    facts = read_of_types(conn, kinds, position)
+def as_they_stood(
+    conn: Connection, facts: Iterable[RecordedEvent], types: Iterable[str], position: int
+) -> tuple[dict[UUID, FactVersion], list[RecordedEvent]]:
+    """These facts (of `types`) as they stood at `position`, folded with only their own
+    corrections, retractions and corroborations (not every one in the log); and those."""
+    facts = list(facts)
     about = events_about(conn, [e.id for e in facts], position)
     in_order = sorted([*facts, *about], key=lambda e: e.position)
-    return list(fold_facts(in_order, kinds).values())
+    return fold_facts(in_order, types), about
+
+
+def facts_at(conn: Connection, types: Iterable[str], position: int) -> list[FactVersion]:
+    """The facts of these types standing at `position`."""
+    kinds = list(types)
+    versions, _ = as_they_stood(conn, read_of_types(conn, kinds, position), kinds, position)
+    return list(versions.values())

@@ -14,7 +14,7 @@ from service.domain.events import META_TYPES, EventType
 from service.domain.payloads import SourceRecorded
 from service.domain.readers import MetaPayload, read_payload_as
 from service.log.read import EventFilter, read_events
-from service.views.facts.history import FactVersion, events_about, facts_at, fold_facts
+from service.views.facts.history import FactVersion, as_they_stood, facts_at
 
 MAX_EVENTS_OF_A_SOURCE = 100_000
 
@@ -105,10 +105,7 @@ def source_detail_page(
     own = own[:limit]
     fact_types = {e.type for e in [*opening, *own] if e.type not in META_TYPES}
     own_facts = {e.id: e for e in [*opening, *own] if e.type in fact_types}
-    about = events_about(conn, list(own_facts), position)
-    versions = fold_facts(
-        sorted([*own_facts.values(), *about], key=lambda e: e.position), fact_types
-    )
+    versions, about = as_they_stood(conn, own_facts.values(), fact_types, position)
     touching: dict[UUID, list[RecordedEvent]] = defaultdict(list)
     for event in about:
         touching[_target(event)].append(event)
@@ -135,8 +132,7 @@ def source_detail_page(
 def fact_history(conn: Connection, fact: RecordedEvent, position: int) -> FactOut:
     """One fact (not a source's record, nor an event about a fact) with what touched it
     by `position`: its entry in its source's `source_detail`."""
-    about = events_about(conn, [fact.id], position)
-    versions = fold_facts([fact, *about], [fact.type])
+    versions, about = as_they_stood(conn, [fact], [fact.type], position)
     return _fact_out(fact, versions.get(fact.id), about)
 
 
