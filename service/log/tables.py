@@ -7,7 +7,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, ColumnElement, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Index,
+    String,
+    TableClause,
+    UniqueConstraint,
+    column,
+    text,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Field, SQLModel
@@ -129,3 +139,24 @@ LOG_HEAD = table_of(LogHead)
 STREAMS = table_of(StreamRow)
 IDEMPOTENCY = table_of(IdempotencyRecord)
 META = table_of(LedgerMeta)
+
+
+class _EventsByTarget(TableClause):
+    """`events`, read through `ix_events_target` (see `EVENTS_BY_TARGET`)."""
+
+    inherit_cache = True
+
+
+@compiles(_EventsByTarget, "sqlite")
+def _by_target_in_sqlite(element: _EventsByTarget, compiler: SQLCompiler, **kw: Any) -> str:
+    table: str = compiler.visit_table(element, **kw)  # type: ignore[no-untyped-call]
+    return f"{table} INDEXED BY ix_events_target" if kw.get("asfrom") else table
+
+
+EVENTS_BY_TARGET = _EventsByTarget("events", *(column(c.name, c.type) for c in EVENTS.c))
+"""The events table for the events about some facts (`ABOUT_A_FACT` and `TargetOfEvent`).
+SQLite, with no statistics (no ANALYZE is run on a ledger's file), guesses that the few
+meta types in `ix_events_type_position` are fewer rows than the facts' ids in
+`ix_events_target`, and reads every correction and corroboration of the log (90 ms at a
+million events, for each page that folds a few facts); told the index, it reads only
+the rows asked for (0.2 ms). PostgreSQL keeps statistics and picks it itself."""

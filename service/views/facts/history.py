@@ -17,7 +17,7 @@ from service.domain.envelope import RecordedEvent
 from service.domain.payloads import FactCorrected, FactRetracted, Payload
 from service.domain.readers import MetaPayload, read_replacement
 from service.log.read import EventFilter, read_events
-from service.log.tables import ABOUT_A_FACT, EVENTS, TargetOfEvent
+from service.log.tables import ABOUT_A_FACT, EVENTS_BY_TARGET, TargetOfEvent
 
 PAGE = 5000
 BATCH = 500
@@ -69,8 +69,8 @@ def events_about(conn: Connection, fact_ids: Iterable[UUID], position: int) -> l
 
 def about_query(fact_ids: list[str], position: int) -> Select[Any]:
     """The events about these facts (ids as text) up to `position`."""
-    return select(EVENTS).where(
-        ABOUT_A_FACT, TargetOfEvent().in_(fact_ids), EVENTS.c.position <= position
+    return select(EVENTS_BY_TARGET).where(
+        ABOUT_A_FACT, TargetOfEvent().in_(fact_ids), EVENTS_BY_TARGET.c.position <= position
     )
 
 
