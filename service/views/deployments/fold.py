@@ -145,10 +145,11 @@ class DeploymentGroup:
             raise ValueError(f"no flow totals of kind {kind!r}")
 
 
-def visible(position: int) -> ColumnElement[bool]:
-    """Rows the ledger knew at `position`: made by then, not yet superseded."""
+def visible(position: int, made: ColumnElement[int] = FLOWS.c.position) -> ColumnElement[bool]:
+    """Rows the ledger knew at `position`: made by then, not yet superseded. (`made` is
+    the row's position, or an expression of it no index answers: `facts_behind`.)"""
     return and_(
-        FLOWS.c.position <= position,
+        made <= position,
         or_(FLOWS.c.superseded_at.is_(None), FLOWS.c.superseded_at > position),
     )
 
@@ -795,22 +796,29 @@ def facts_behind(
         *([first >= query.period_from] if query.period_from is not None else []),
         *([first <= query.period_to] if query.period_to is not None else []),
     ]
-    conditions = [
-        FLOWS.c.position > after,
-        or_(
-            and_(FLOWS.c.kind.in_(FOLDED_KINDS), *_time_filters(query)),
-            and_(IS_STOCK, visible(query.position), *stock_dates),
-        ),
-        *[_COLUMN[name] == value for name, value in key.items()],
-    ]
-    rows = conn.execute(
-        select(FLOWS.c.fact_id, FLOWS.c.position)
-        .where(*conditions)
-        .distinct()
-        .order_by(FLOWS.c.position)
-        .limit(limit)
+    # The flows and the stocks asked apart, each its first `limit`, not as one OR: with
+    # the stocks' dates (a subquery a row) costed into it, PostgreSQL read and sorted
+    # every current row of the log (400 ms at a million events). The flows walk the
+    # position index. The stocks, a few in a thousand rows, are found by their own index
+    # and sorted: `position + 0` is a position no index answers (walking the position
+    # index in search of them, both databases read half the log: 70 and 180 ms).
+    stock_position = FLOWS.c.position + 0
+    flows = and_(FLOWS.c.kind.in_(FOLDED_KINDS), FLOWS.c.position > after, *_time_filters(query))
+    stocks = and_(
+        IS_STOCK, stock_position > after, visible(query.position, stock_position), *stock_dates
     )
-    return sorted({int(row.position) for row in rows})
+    in_group = [_COLUMN[name] == value for name, value in key.items()]
+    found: set[int] = set()
+    for rows_of_kind, in_order in ((flows, FLOWS.c.position), (stocks, stock_position)):
+        rows = conn.execute(
+            select(FLOWS.c.position, in_order.label("in_order"))
+            .where(rows_of_kind, *in_group)
+            .distinct()
+            .order_by(in_order)
+            .limit(limit)
+        )
+        found |= {int(row.position) for row in rows}
+    return sorted(found)[:limit]
 
 
 @dataclass
