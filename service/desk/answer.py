@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from service.desk import words
-from service.desk.evidence import Evidence, Report, SourceCard, gather_evidence
+from service.desk.evidence import REPORTS_LISTED, Evidence, Report, gather_evidence
 from service.desk.question import Question
 from service.gazetteer import Gazetteer
 from service.views.deployments.fold import DeploymentQuery
@@ -40,7 +40,8 @@ TABLE_COLUMNS = (
     "sources",
     "source_urls",
 )
-"""The answer's table, on the page and in its CSV: the same columns, the same cells."""
+"""The answer's table, on the page and in its CSV: the same columns, the same cells.
+(desk.css styles the cells by their position in this order.)"""
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,9 @@ class Answer:
     def table(self) -> list[dict[str, str]]:
         return [self._cells(city) for city in self.cities]
 
-    def source_of(self, report: Report) -> SourceCard | None:
-        return self.evidence.sources.get(report.source_id)
+    def rows(self) -> list[tuple[CityAnswer, dict[str, str]]]:
+        """Each city with its cells in the table."""
+        return [(city, self._cells(city)) for city in self.cities]
 
     def _cells(self, city: CityAnswer) -> dict[str, str]:
         row = city.row
@@ -128,7 +130,7 @@ def answer(
     scope = {"country": question.country.code} if question.country else {}
     if question.affiliation:
         scope["affiliation"] = question.affiliation
-    evidence = gather_evidence(conn, scoped, scope)
+    evidence = gather_evidence(conn, scoped, scope, REPORTS_LISTED)
     cities = [_city(row, gazetteer, evidence) for row in by_city.rows]
     sentences = [
         sentence
@@ -160,9 +162,10 @@ def _city(row: DeploymentRow, gazetteer: Gazetteer, evidence: Evidence) -> CityA
         for r in (evidence.at(place.id) if place else [])
         if row.affiliation is None or r.affiliation == row.affiliation
     ]
+    # named only where the page shows them: under a city with reports listed
     partners = [
         _place_name(gazetteer, partner.split("/")[0])
-        for shared in row.shared
+        for shared in (row.shared if reports else [])
         for partner in shared.partners
     ]
     return CityAnswer(

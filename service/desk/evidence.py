@@ -8,10 +8,11 @@ they cite, each as it stood at the page's position.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cached_property
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -36,9 +37,10 @@ from service.views.deployments.fold import DeploymentQuery, facts_behind
 from service.views.deployments.queries import Range, corroborating_sources
 from service.views.facts.history import as_they_stood
 
-REPORTS_LISTED = 500
+REPORTS_LISTED = 100
 """At most this many reports are listed under an answer (a ledger of a million events
-may hold tens of thousands behind one country): the page says when there are more."""
+may hold tens of thousands behind one country): the page says when there are more, and
+each city's own are one click away, a page of them at a time (`/reports`)."""
 
 PLANS = {FlowStatus.planned, FlowStatus.announced}
 
@@ -88,9 +90,19 @@ class Evidence:
     sources: dict[str, SourceCard]
     more: bool
     """More reports stand behind the answer than are listed."""
+    last_position: int = 0
+    """The log position of the last report listed: a list read on starts after it."""
 
     def at(self, place_id: str) -> list[Report]:
-        return [r for r in self.reports if place_id in r.place_ids]
+        return self._by_place.get(place_id, [])
+
+    @cached_property
+    def _by_place(self) -> dict[str, list[Report]]:
+        found: dict[str, list[Report]] = defaultdict(list)
+        for report in self.reports:
+            for place_id in dict.fromkeys(report.place_ids):
+                found[place_id].append(report)
+        return found
 
     def of_kind(self, kind: str) -> list[Report]:
         return [r for r in self.reports if r.kind == kind]
@@ -129,16 +141,24 @@ class ReportsRead:
 READ = ReportsRead()
 
 
-def gather_evidence(conn: Connection, query: DeploymentQuery, scope: dict[str, str]) -> Evidence:
+def gather_evidence(
+    conn: Connection,
+    query: DeploymentQuery,
+    scope: dict[str, str],
+    listed: int,
+    after: int = 0,
+) -> Evidence:
     """The reports the deployments view counts for `scope` (e.g. `{"country": "RU"}`),
-    at `query.position` and within its dates."""
-    positions = facts_behind(conn, query, scope, REPORTS_LISTED + 1)
-    more = len(positions) > REPORTS_LISTED
-    reports = READ.reports(conn, positions[:REPORTS_LISTED])
+    at `query.position` and within its dates: the first `listed` after position `after`."""
+    positions = facts_behind(conn, query, scope, listed + 1, after)
+    more = len(positions) > listed
+    positions = positions[:listed]
+    reports = READ.reports(conn, positions)
     others = corroborating_sources(conn, [r.fact_id for r in reports], query.position)
     reports = [replace(r, corroborated_by=tuple(others.get(r.fact_id, ()))) for r in reports]
     ids = {i for r in reports for i in (r.source_id, *r.corroborated_by)}
-    return Evidence(reports, sources_at(conn, ids, query.position), more)
+    last = positions[-1] if positions else after
+    return Evidence(reports, sources_at(conn, ids, query.position), more, last)
 
 
 def _reports_of(conn: Connection, positions: list[int]) -> dict[int, Report | None]:

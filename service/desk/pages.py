@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Path
@@ -24,11 +25,11 @@ from service.api.compression import PrecompressedFiles
 from service.api.deps import LedgerDep
 from service.api.serving.csv_cells import safe_row
 from service.api.serving.representations import Rendered, accepts_gzip
-from service.desk.answer import TABLE_COLUMNS, Answer, answer, asked, geojson
+from service.desk.answer import TABLE_COLUMNS, Answer, CityAnswer, answer, asked, geojson
 from service.desk.charts import map_chart, timeline_chart
 from service.desk.describe import describe_event, kind_of, quote_of
-from service.desk.evidence import sources_at
-from service.desk.pinning import Pin
+from service.desk.evidence import gather_evidence, sources_at
+from service.desk.pinning import Pin, page_address
 from service.desk.question import (
     DeskInputError,
     Question,
@@ -62,6 +63,8 @@ router = APIRouter(include_in_schema=False)
 FACTS_PER_PAGE = 200
 """A source's facts listed on one page (a source of a large log may hold tens of
 thousands): the page links to the next ones."""
+REPORTS_PER_PAGE = 100
+"""The reports behind one row of the answer listed on one page (`/reports`)."""
 
 Page = Callable[[Connection, Pin, TimeTravel], Response]
 
@@ -177,6 +180,64 @@ def answer_page(request: Request, ledger: LedgerDep) -> Response:
             wages=wages,
             country_name=lambda code: _country_name(ledger, code),
             countries=country_names(ledger.gazetteer),
+            reports_address=_reports_addresses(request, pin),
+        )
+
+    return _serve(request, ledger, page)
+
+
+def _workers(affiliation: str | None) -> str:
+    if affiliation == "unknown":
+        return "workers of an affiliation not reported"
+    return f"{affiliation} workers" if affiliation else "workers"
+
+
+def _reports_addresses(request: Request, pin: Pin) -> Callable[[CityAnswer], str]:
+    """Each city's page of reports, pinned where the answer is: the same reports. (The
+    question's part of the address is made once: a table has hundreds of cities.)"""
+    asked = page_address(
+        request,
+        "/reports",
+        place=None,
+        affiliation=None,
+        known_at=None,
+        at_position=str(pin.position),
+    )
+
+    def address(city: CityAnswer) -> str:
+        row = {"place": city.place_id or "", "affiliation": city.row.affiliation or ""}
+        return f"{asked}&{urlencode({k: v for k, v in row.items() if v})}"
+
+    return address
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(request: Request, ledger: LedgerDep) -> Response:
+    """Every report behind one row of the answer (a place, an affiliation), a page of
+    them at a time: a city of a large ledger has thousands."""
+
+    def page(conn: Connection, pin: Pin, travel: TimeTravel) -> Response:
+        params = _params(request)
+        question = read_question(params, ledger.gazetteer)
+        place = ledger.gazetteer.get(text_field(params, "place") or "")
+        if place is None:
+            raise DeskInputError("place", "give a place's id, as the answer's table links it")
+        after = read_position(params, "after") or 0
+        query = asked(question, ("place",), pin.position, travel.as_of)
+        scope = {"place": place.id}
+        if question.affiliation:
+            scope["affiliation"] = question.affiliation
+        evidence = gather_evidence(conn, query, scope, REPORTS_PER_PAGE, after)
+        return render_page(
+            request,
+            "reports.html",
+            f"Reports of {_workers(question.affiliation)} in {place.name} {question.period_words}",
+            pin,
+            evidence=evidence,
+            place=place,
+            question=question,
+            after=after,
+            listed=REPORTS_PER_PAGE,
         )
 
     return _serve(request, ledger, page)

@@ -42,6 +42,7 @@ PAGES = {
     "map": "/map?country=Russia&year=2023",
     "sources": "/sources",
     "source": "/sources/dailynk-2023-05-nk-workers-russia",
+    "reports": "/reports?country=Russia&year=2023&place=ru-vladivostok&affiliation=military",
     "remittances": "/remittances",
     "stocks": "/stocks",
     "statements": "/statements",
@@ -213,6 +214,18 @@ def test_a_fact_and_its_source_are_one_click_away(desk: Desk, reader: Tab) -> No
     page.get_by_role("link", name="source page").first.click()
     page.wait_for_load_state()
     assert "Every fact taken from it" in page.locator("main").inner_text()
+    assert all(url.startswith(desk.url) for url in reader.requests)
+
+
+def test_a_citys_reports_are_one_click_from_its_name_in_the_table(desk: Desk, reader: Tab) -> None:
+    page = reader.page
+    page.goto(desk.url + PAGES["answer"])
+
+    page.locator("#answer-table").get_by_role("link", name="Vladivostok").click()
+    page.wait_for_load_state()
+    words = page.locator("main").inner_text()
+    assert page.locator("h1").inner_text() == "Reports of military workers in Vladivostok in 2023"
+    assert "less than 100" in words and "Daily NK" in words
     assert all(url.startswith(desk.url) for url in reader.requests)
 
 

@@ -567,3 +567,65 @@ def test_rows_kept_from_an_earlier_view_give_the_pages_a_fresh_fold_gives(
 
     assert "Kazan" in text(kept["/map"])
     assert kept == fresh
+
+
+def test_every_report_behind_a_city_is_a_click_from_the_answer_a_page_at_a_time(
+    client: TestClient, seeded: Ledger, writer: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer lists the first reports; each city's name in the table leads to all of
+    its own, stocks and flows in the order recorded, a page at a time, pinned where the
+    answer was: a report recorded while reading on moves nothing."""
+    monkeypatch.setattr(desk_pages, "REPORTS_PER_PAGE", 2)
+    said = ["Kazan one", "Kazan stock", "Kazan two", "Kazan three"]
+    for words in said:
+        if words == "Kazan stock":
+            body: dict[str, Any] = {
+                "type": "workforce.estimated",
+                "provenance": {"source_id": SOURCE, "locator": f"{words}."},
+                "data": {
+                    "place": {"name": "Kazan"},
+                    "as_of": "2023-06-01",
+                    "count": {"text": "about 70", "qualifier": "approximately", "number": 70},
+                    "affiliation": "civilian",
+                },
+            }
+        else:
+            body = dispatch_body(destinations=["Kazan"], affiliation="civilian")
+            body["provenance"]["locator"] = f"{words}."
+        assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+
+    answer = client.get("/", params=RUSSIA_2023).text
+    [first] = {a for a in links(answer) if a.startswith("/reports?") and "ru-kazan" in a}
+    address: str | None = first
+    quotes: list[str] = []
+    while address is not None:
+        page = client.get(address)
+        assert page.status_code == 200, page.text
+        words = text(main(page.text))
+        assert "Kazan" in words and "civilian" in words
+        quotes += [q for q in [*said, "Kazan four"] if f"{q}." in words]
+        later = links(page.text, rel="next")
+        if later and len(quotes) == 2:  # a report recorded while reading on
+            body = dispatch_body(destinations=["Kazan"], affiliation="civilian")
+            body["provenance"]["locator"] = "Kazan four."
+            assert client.post("/v1/events", json=body, headers=writer).status_code == 201
+        address = later[0] if later else None
+
+    assert quotes == said  # each once, in the order recorded, and the fourth not yet
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"country": "Russia"}, "place"),
+        ({"place": "atlantis"}, "place"),
+        ({"place": "ru-kazan", "after": "-1"}, "after"),
+        ({"place": "ru-kazan", "year": "23"}, "year"),
+    ],
+)
+def test_a_reports_page_asked_wrongly_is_a_422_naming_the_field(
+    client: TestClient, seeded: Ledger, params: dict[str, str], field: str
+) -> None:
+    page = client.get("/reports", params=params)
+    assert page.status_code == 422
+    assert f"The field “{field}” could not be read" in text(main(page.text))
