@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     )
     warm_views_on_start: bool = Field(
         default=True,
-        description="At start, fold the default view before `/readyz` answers ready, so "
-        "that the first reader does not wait for a fold of the whole log.",
+        description="At start, fold the default views (`/v1/deployments` and the desk's "
+        "landing page) before `/readyz` answers ready, so that the first reader does not "
+        "wait for a fold of the whole log.",
     )
     key_cache_seconds: float = Field(
         default=1.0,

@@ -42,8 +42,9 @@ async def healthz() -> Health:
 )
 async def readyz(ledger: LedgerDep) -> Health | JSONResponse:  # JSONResponse: a problem
     """Ready when the database answers (within 2 seconds), its schema is at the newest
-    migration, and the process has warmed its default view (`LEDGER_WARM_VIEWS_ON_START`):
-    until then a reader would wait for a fold of the whole log."""
+    migration, and the process has warmed its default views (`/v1/deployments` and the
+    desk's landing page, `LEDGER_WARM_VIEWS_ON_START`): until then a reader would wait for
+    a fold of the whole log."""
     try:
         with anyio.fail_after(READY_WITHIN_SECONDS):
             at_head = await anyio.to_thread.run_sync(
