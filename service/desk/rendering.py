@@ -42,6 +42,7 @@ templates.env.globals.update(
     range_cell=words.range_cell,
     reported_cell=words.reported_cell,
     number=words.number,
+    how_many=words.how_many,
 )
 
 
