@@ -81,7 +81,7 @@ class Answer:
         return f"Workers reported sent {self.where} {self.question.period_words}"
 
     def table(self) -> list[dict[str, str]]:
-        return [self._cells(city) for city in self.cities]
+        return [cells for _, cells in self.rows()]
 
     def rows(self) -> list[tuple[CityAnswer, dict[str, str]]]:
         """Each city with its cells in the table."""
@@ -264,7 +264,7 @@ def _nothing_reported(where: str, question: Question) -> str:
 def geojson(answer: Answer) -> dict[str, Any]:
     """The cities on screen as points with flat properties a mapping tool can style."""
     features: list[dict[str, Any]] = []
-    for city, cells in zip(answer.cities, answer.table(), strict=True):
+    for city, cells in answer.rows():
         place = city.row.place
         if place is None:
             continue

@@ -104,15 +104,12 @@ class Evidence:
                 found[place_id].append(report)
         return found
 
-    def of_kind(self, kind: str) -> list[Report]:
-        return [r for r in self.reports if r.kind == kind]
-
 
 class ReportsRead:
     """Each event's report, made once per process: a report is made of recorded events
-    alone (a fact, or a correction and the fact it corrects), which never change. At a
-    million events an answer lists 500 reports, and reading and parsing their events was
-    most of the page's time; after an append the same 500 are listed again. Kept by
+    alone (a fact, or a correction and the fact it corrects), which never change. Reading
+    and parsing the events of the reports an answer lists was most of its time at a
+    million events; after an append the same reports are listed again. Kept by
     event id (unique across databases), the most recently used first."""
 
     def __init__(self, size: int = 20_000) -> None:
